@@ -1,0 +1,5 @@
+"""Allow ``python -m hugo_pos``."""
+
+from hugo_pos.cli import main
+
+main()

@@ -1,0 +1,136 @@
+"""The ``hugo_pos`` command line. Only this module prints or configures logging.
+
+Subcommands import their machinery when they run, so ``hugo_pos --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from importlib import import_module
+from pathlib import Path
+
+import click
+
+from hugo_pos import __version__
+
+log = logging.getLogger("hugo_pos")
+
+# Command groups that live next to what they drive, loaded on first use.
+LAZY_COMMANDS = {
+    "relay": "hugo_pos.relay.cli:relay",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose listed subcommands are imported only when called."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            return getattr(import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every known secret value in log records with ``***``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                if secret and len(secret) >= 4:
+                    message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+REDACT = RedactSecrets()
+
+
+def setup_logging(verbosity: int) -> None:
+    """Log to stderr: warnings by default, info with -v, debug with -vv, errors only with -q."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(REDACT)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+site_option = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
+                           default=".", show_default=True, help="The Hugo site directory.")
+
+
+def verbosity_options(func):
+    """Add -v/--verbose (repeatable) and -q/--quiet to a command."""
+    func = click.option("-q", "--quiet", is_flag=True, help="Only print errors.")(func)
+    return click.option("-v", "--verbose", count=True, help="More output (-vv: debug).")(func)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hugo_pos")
+def cli() -> None:
+    """Take orders from a Hugo menu site into each location's POS."""
+
+
+@cli.command()
+@site_option
+@click.option("--strict", is_flag=True, help="Treat warnings (and a stale catalog) as errors.")
+@click.option("--offline", is_flag=True, help="Use cached POS catalogs; make no request.")
+@verbosity_options
+def build(site: Path, strict: bool, offline: bool, verbose: int, quiet: bool) -> None:
+    """Pull every location's POS catalog, merge it with the menu, write the data files."""
+    from hugo_pos.build import build as run_build
+
+    setup_logging(-1 if quiet else verbose)
+    started = time.monotonic()
+    result = run_build(site, strict=strict, offline=offline,
+                       progress=None if quiet else _progress, on_config=_remember_secrets)
+    log.info("build took %.2f s", time.monotonic() - started)
+    if not quiet:
+        click.echo(result.summary())
+
+
+def _progress(location: str, pos: str, status: str, seconds: float) -> None:
+    click.echo(f"  {status:<7} {location} · {pos} ({seconds:.2f} s)", err=True)
+
+
+def _remember_secrets(config) -> None:
+    REDACT.secrets.update(config.secrets)
+
+
+@cli.command()
+@site_option
+def init(site: Path) -> None:
+    """Add hugo-pos to an existing Hugo site (never overwrites a file)."""
+    from hugo_pos.scaffold import init_site
+
+    for line in init_site(site):
+        click.echo(line)
+
+
+@cli.command()
+@site_option
+@click.option("--port", default=1313, show_default=True, help="Port of `hugo server`.")
+@click.option("--relay-port", default=8800, show_default=True, help="Port of the relay.")
+def demo(site: Path, port: int, relay_port: int) -> None:
+    """Build the OMG Sushi example (local provider) and serve it with `hugo server`."""
+    from hugo_pos.demo import run_demo
+
+    setup_logging(0)
+    run_demo(site if str(site) != "." else None, port=port, relay_port=relay_port, echo=click.echo)
+
+
+def main() -> None:
+    """Entry point of the ``hugo_pos`` console script."""
+    cli()

@@ -1,0 +1,204 @@
+"""The one HTTP layer every provider uses (stripe-python's ``http_client`` as the model).
+
+* one pooled ``requests.Session`` per POS account, with connect/read timeouts;
+* a client-side throttle per account (Loyverse allows 300 requests per 300 s);
+* retries with exponential backoff and jitter on 429, 5xx and connection errors, honouring
+  ``Retry-After``, for reads only: a write is retried only when the caller says it is safe;
+* one function, ``raise_for_response``, that maps a failed response to a HugoPosError with a hint.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from hugo_pos.errors import PosUnavailable, ProviderError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_sessions: dict[str, requests.Session] = {}
+_limiters: dict[str, RateLimiter] = {}
+_lock = threading.Lock()
+
+
+class RateLimiter:
+    """At most ``limit`` calls in any ``period`` seconds (a sliding window), thread-safe."""
+
+    def __init__(self, limit: int, period: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limit, self.period = limit, period
+        self.clock, self.sleep = clock, sleep
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Block until one more call fits in the window, then record it."""
+        while True:
+            with self._lock:
+                now = self.clock()
+                while self._calls and self._calls[0] <= now - self.period:
+                    self._calls.popleft()
+                if len(self._calls) < self.limit:
+                    self._calls.append(now)
+                    return
+                wait = self._calls[0] + self.period - now
+            self.sleep(max(wait, 0.01))
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry: ``backoff(attempt)`` doubles from ``base`` to ``cap``."""
+
+    max_retries: int = 4
+    base: float = 0.5
+    cap: float = 30.0
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based), full jitter, ≥ Retry-After."""
+        delay = random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        return max(delay, retry_after or 0.0)
+
+
+def session_for(account: str) -> requests.Session:
+    """Return the pooled session of a POS account (one per account for the process)."""
+    with _lock:
+        if account not in _sessions:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            _sessions[account] = session
+        return _sessions[account]
+
+
+def limiter_for(account: str, limit: int, period: float) -> RateLimiter:
+    """Return the shared throttle of a POS account."""
+    with _lock:
+        if account not in _limiters:
+            _limiters[account] = RateLimiter(limit, period)
+        return _limiters[account]
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date); None if absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+class HttpClient:
+    """JSON over HTTP to one POS account.
+
+    ``label`` names the POS and location in messages (``Loyverse (location ariapita)``);
+    ``credential_hint`` says where the credential comes from (``LOYVERSE_ACCESS_TOKEN_ARIAPITA``);
+    ``error_details`` extracts the vendor's error text from a response body.
+    """
+
+    def __init__(self, base_url: str, *, account: str, label: str, headers: dict | None = None,
+                 credential_hint: str = "the POS credentials", rate: tuple[int, float] | None = None,
+                 timeout: tuple[float, float] = (5.0, 30.0), policy: RetryPolicy | None = None,
+                 error_details: Callable[[requests.Response], str] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session_for(account)
+        self.label = label
+        self.headers = headers or {}
+        self.credential_hint = credential_hint
+        self.limiter = limiter_for(account, *rate) if rate else None
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.error_details = error_details or _plain_details
+        self.sleep = sleep
+        self.requests_made = 0
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                retry: bool | None = None, ok: tuple[int, ...] = ()) -> requests.Response:
+        """Send a request and return the successful response.
+
+        ``retry`` defaults to True for GET only. Statuses in ``ok`` are returned instead of
+        raised (e.g. 404 for a lookup). Raises PosUnavailable when retries are exhausted (with
+        ``ambiguous`` set when a write may have landed) and ProviderError for other failures.
+        """
+        retry = method.upper() == "GET" if retry is None else retry
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter:
+                self.limiter.acquire()
+            self.requests_made += 1
+            try:
+                response = self.session.request(method, url, params=params, json=json,
+                                                headers=self.headers, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                sent = not isinstance(exc, requests.ConnectTimeout) and not _refused(exc)
+                if retry and attempt <= self.policy.max_retries:
+                    self.sleep(self.policy.backoff(attempt))
+                    continue
+                raise PosUnavailable(
+                    f"{self.label} did not answer ({type(exc).__name__})",
+                    f"check that {self.base_url} is reachable; the request is retried later",
+                    ambiguous=sent and method.upper() != "GET") from None
+            if response.status_code < 400 or response.status_code in ok:
+                return response
+            wait = retry_after_seconds(response)
+            if response.status_code in RETRY_STATUSES:
+                if retry and attempt <= self.policy.max_retries:
+                    self.sleep(self.policy.backoff(attempt, wait))
+                    continue
+                raise PosUnavailable(
+                    f"{self.label} answered HTTP {response.status_code}"
+                    f"{': ' + self.error_details(response) if self.error_details(response) else ''}",
+                    "the POS is busy or failing; the request is retried later", retry_after=wait,
+                    ambiguous=response.status_code != 429 and method.upper() != "GET")
+            raise_for_response(response, self.label, self.credential_hint, self.error_details)
+
+    def get_json(self, path: str, params: dict | None = None) -> Any:
+        """GET ``path`` and return its JSON body."""
+        return self.request("GET", path, params=params).json()
+
+
+def raise_for_response(response: requests.Response, label: str, credential_hint: str,
+                       error_details: Callable[[requests.Response], str] = None) -> None:
+    """Raise the HugoPosError that a failed (4xx) response means, with a hint to fix it."""
+    details = (error_details or _plain_details)(response)
+    suffix = f": {details}" if details else ""
+    status = response.status_code
+    hints = {
+        401: (f"{label} rejected the credentials (HTTP 401){suffix}",
+              f"check {credential_hint}: it is missing, expired or revoked"),
+        402: (f"{label} refused the request: the POS subscription has lapsed (HTTP 402){suffix}",
+              "renew the subscription in the POS back office"),
+        403: (f"{label} does not allow this request (HTTP 403){suffix}",
+              f"give {credential_hint} the access it needs (scopes / access rights)"),
+        404: (f"{label}: not found (HTTP 404, {response.request.method} "
+              f"{response.request.path_url.split('?')[0]}){suffix}",
+              "check the ids in data/locations.yaml and data/pos-mapping.yaml"),
+    }
+    message, hint = hints.get(status, (f"{label} refused the request (HTTP {status}){suffix}",
+                                       "fix the value named above and try again"))
+    raise ProviderError(message, hint)
+
+
+def _plain_details(response: requests.Response) -> str:
+    return response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+
+
+def _refused(exc: Exception) -> bool:
+    text = str(exc)
+    return "Connection refused" in text or "Failed to establish a new connection" in text
