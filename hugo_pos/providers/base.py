@@ -164,6 +164,15 @@ class Provider:
         """Return what this POS sells at this location, prices tax included, in minor units."""
         raise self._unsupported("fetch_catalog")
 
+    @classmethod
+    def fetch_catalogs(cls, providers: list[Provider]) -> list[Catalog]:
+        """Return the catalogs of several providers that share one ``account_key()``.
+
+        The build calls this once per account; a provider whose account serves several locations
+        overrides it to pull the account once and project the result onto each location.
+        """
+        return [provider.fetch_catalog() for provider in providers]
+
     def submit_order(self, order: PosOrder) -> PosRef:
         """Create ``order`` in the POS and return where it landed.
 
@@ -187,6 +196,10 @@ class Provider:
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """Turn a webhook body into events (a hint to re-read from the POS when unsigned)."""
         raise self._unsupported("parse_webhook")
+
+    def confirm_event(self, event: WebhookEvent) -> WebhookEvent | None:
+        """Re-read what an unsigned webhook claims from the POS; None if it does not hold."""
+        return event
 
     def _unsupported(self, what: str) -> HugoPosError:
         return HugoPosError(f"the {self.name} provider does not support {what}")
