@@ -88,6 +88,7 @@ class PosConfig:
     provider: str
     enabled: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    env_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -423,8 +424,21 @@ class _Checker:
             values = {key: self.value(settings, key, option, where, fatal=bool(enabled))
                       for key, option in options.items()}
             result.append(PosConfig(name=str(name), provider=provider, enabled=bool(enabled),
-                                    settings=values))
+                                    settings=values, env_names=_env_names(settings, options)))
         return result
+
+
+def _env_names(settings: dict, options: Mapping[str, Option]) -> dict[str, str]:
+    """Map each option to the env var it was read from, so errors can name it (never its value)."""
+    names = {}
+    for key, option in options.items():
+        raw = settings.get(key)
+        found = _ENV.search(raw) if isinstance(raw, str) else None
+        if found:
+            names[key] = found.group(1) or found.group(2)
+        elif key not in settings and option.env:
+            names[key] = option.env
+    return names
 
 
 def _check_mapping(data: dict, label: str, checker: _Checker) -> dict[str, dict[str, dict]]:
