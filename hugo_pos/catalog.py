@@ -146,6 +146,28 @@ class SiteItem:
     modifiers: tuple[SiteModifierGroup, ...] = ()
     has_variants: bool = False
 
+    def variant_id(self, variant: SiteVariant) -> str:
+        """Return the menu id of one of this item's variants: its SKU, else ``KEY~name``.
+
+        The single variant of an item without variants has the item's key as its id.
+        """
+        if variant.sku:
+            return variant.sku
+        return f"{self.key}~{slug(variant.name)}" if self.has_variants else self.key
+
+    def sold_at(self, location_id: str) -> bool:
+        """Return whether this item is on the menu of ``location_id``."""
+        return self.locations is None or location_id in self.locations
+
+
+def slug(text: str) -> str:
+    """Return a lowercase ASCII id fragment: ``"8 pc (Spicy)"`` -> ``"8-pc-spicy"``."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
 
 # --- the merged menu --------------------------------------------------------------------------
 

@@ -240,7 +240,8 @@ class _Checker:
         if self.missing_env:
             return (f"set {', '.join(dict.fromkeys(self.missing_env))} in the environment or the "
                     "site's .env file (see env.example), or set `enabled: false` on that POS")
-        return f"fix the values above in {self.label}; DESIGN §3 / the README list every key"
+        return (f"fix the values above in {self.label}; the README's configuration reference "
+                "lists every key")
 
     def resolve(self, value: Any, path: str, fatal: bool, secret: bool = False) -> Any:
         """Substitute env references in a string value; record missing variables."""
@@ -418,7 +419,8 @@ class _Checker:
             try:
                 options = provider_class(provider).options
             except HugoPosError as exc:
-                self.problem(f"{where}provider", f"{exc.message} ({exc.hint})")
+                report = self.problem if enabled else self.warn
+                report(f"{where}provider", f"{exc.message} ({exc.hint})")
                 continue
             self.unknown_keys(settings, ("enabled", "provider", *options), where)
             values = {key: self.value(settings, key, option, where, fatal=bool(enabled))

@@ -42,7 +42,11 @@ def provider_class(name: str) -> type[Provider]:
             f"installed providers: {', '.join(providers)}; a third-party provider registers "
             f"itself under the entry-point group {GROUP!r}")
     module, _, attr = providers[name].partition(":")
-    return getattr(import_module(module), attr)
+    try:
+        return getattr(import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise HugoPosError(f"the POS provider {name!r} could not be loaded: {exc}",
+                           "reinstall hugo-pos (and the package providing it)") from exc
 
 
 def _module_exists(target: str) -> bool:

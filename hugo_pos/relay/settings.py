@@ -1,0 +1,123 @@
+"""The relay's settings: where the site, menu and database are, secrets and limits, from env.
+
+``RelaySettings.from_env()`` reads every ``HUGO_POS_*`` variable the relay knows (listed in
+``ENV``); the CLI and tests override fields with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hugo_pos.errors import HugoPosError
+
+ENV = {
+    "HUGO_POS_SITE": "a Hugo site directory (locations.yaml and data/hugo_pos/menu.json)",
+    "HUGO_POS_CONFIG": "a locations.yaml path, when there is no site checkout",
+    "HUGO_POS_MENU_URL": "the deployed site's /hugo-pos/menu.json",
+    "HUGO_POS_DATABASE_URL": "sqlite:///path or postgresql://...",
+    "HUGO_POS_BOARD_TOKEN": "the kitchen board's token",
+    "HUGO_POS_WEBHOOK_TOKEN": "the URL token of unsigned webhooks",
+    "HUGO_POS_REBUILD_HOOK_URL": "POSTed (debounced) when a POS catalog changed",
+    "HUGO_POS_RATE_LIMIT": "orders per minute per client address and process (0: off)",
+    "HUGO_POS_TRUSTED_PROXIES": "comma-separated proxy addresses allowed to set X-Forwarded-For",
+    "HUGO_POS_RETRY_BUDGET": "seconds a delivery is retried before it is failed (86400)",
+    "HUGO_POS_WORKER": "thread (deliver inside the web process) or off",
+}
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """Everything the relay needs besides the site configuration itself.
+
+    Times are in seconds. ``clock`` returns epoch seconds (tests inject their own);
+    ``backoff_base``/``backoff_cap`` shape the retry delays, ``claim_ttl`` is how long a worker's
+    claim on a delivery lasts (a crashed worker's deliveries come back after it).
+    """
+
+    site: Path | None = None
+    config_path: Path | None = None
+    menu_url: str = ""
+    database_url: str = ""
+    board_token: str = ""
+    webhook_token: str = ""
+    rebuild_hook_url: str = ""
+    rate_limit: int = 60
+    trusted_proxies: tuple[str, ...] = ()
+    retry_budget: float = 86400.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    claim_ttl: float = 30.0
+    rebuild_debounce: float = 30.0
+    rebuild_max_wait: float = 300.0
+    menu_check_interval: float = 1.0
+    menu_url_interval: float = 60.0
+    worker: str = "thread"
+    worker_threads: int = 4
+    poll_interval: float = 0.5
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    clock: Callable[[], float] = field(default=_now, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> RelaySettings:
+        """Read the settings from ``env`` (default ``os.environ``); ``overrides`` win."""
+        env = dict(os.environ if env is None else env)
+        site = env.get("HUGO_POS_SITE")
+        config = env.get("HUGO_POS_CONFIG")
+        values = dict(
+            site=Path(site) if site else None,
+            config_path=Path(config) if config else None,
+            menu_url=env.get("HUGO_POS_MENU_URL", ""),
+            database_url=env.get("HUGO_POS_DATABASE_URL", ""),
+            board_token=env.get("HUGO_POS_BOARD_TOKEN", ""),
+            webhook_token=env.get("HUGO_POS_WEBHOOK_TOKEN", ""),
+            rebuild_hook_url=env.get("HUGO_POS_REBUILD_HOOK_URL", ""),
+            rate_limit=_number(env, "HUGO_POS_RATE_LIMIT", 60, int),
+            trusted_proxies=tuple(p.strip() for p in env.get(
+                "HUGO_POS_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            retry_budget=_number(env, "HUGO_POS_RETRY_BUDGET", 86400.0, float),
+            backoff_base=_number(env, "HUGO_POS_BACKOFF_BASE", 1.0, float),
+            backoff_cap=_number(env, "HUGO_POS_BACKOFF_CAP", 30.0, float),
+            claim_ttl=_number(env, "HUGO_POS_CLAIM_TTL", 30.0, float),
+            poll_interval=_number(env, "HUGO_POS_POLL_INTERVAL", 0.5, float),
+            worker=env.get("HUGO_POS_WORKER", "thread"),
+            env=env,
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.worker not in ("thread", "off"):
+            raise HugoPosError(f"HUGO_POS_WORKER is {settings.worker!r}",
+                               "set HUGO_POS_WORKER to thread or off")
+        return settings
+
+    @property
+    def site_root(self) -> Path:
+        """The site directory (the config file's site when only HUGO_POS_CONFIG is given)."""
+        if self.site:
+            return self.site
+        if self.config_path:
+            return self.config_path.parent
+        raise HugoPosError("the relay does not know which site to serve",
+                           "set HUGO_POS_SITE to the site directory (or HUGO_POS_CONFIG to a "
+                           "locations.yaml), or pass --site DIR")
+
+
+def _number(env: Mapping[str, str], name: str, default, kind):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise HugoPosError(f"{name} is {raw!r}, not a number",
+                           f"set {name} to a number such as {default}") from None
+    if value < 0:
+        raise HugoPosError(f"{name} is negative", f"set {name} to 0 or more")
+    return value

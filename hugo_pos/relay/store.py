@@ -1,0 +1,531 @@
+"""The relay's durable store: orders, per-POS deliveries (the outbox), idempotency keys, webhook
+events, live availability. SQLite (one WAL file) by default, PostgreSQL when the URL says so.
+
+One schema and one set of SQL statements serve both: statements are written with ``?``
+placeholders and rewritten to ``%s`` for psycopg. Each thread keeps its own connection (SQLite
+and psycopg connections must not be shared between threads, nor across a fork). Statements are
+prepared once per connection by the drivers (sqlite3's statement cache, psycopg's auto-prepare).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from hugo_pos.errors import HugoPosError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ORDER_STATUSES = ("received", "in_pos", "accepted", "ready", "completed", "cancelled",
+                  "attention")
+# Statuses the delivery outcome may change; staff and POS statuses win over them.
+_DELIVERY_DRIVEN = ("received", "in_pos", "attention")
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hp_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    location TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_location_created ON orders (location, created_at);
+CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    order_id TEXT NOT NULL REFERENCES orders (id),
+    pos_name TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at DOUBLE PRECISION NOT NULL,
+    claimed_until DOUBLE PRECISION,
+    claimed_by TEXT,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    pos_ref TEXT,
+    created_at DOUBLE PRECISION NOT NULL,
+    budget_from DOUBLE PRECISION NOT NULL,
+    delivered_at DOUBLE PRECISION,
+    PRIMARY KEY (order_id, pos_name)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    idem_key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_events (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    pos_name TEXT NOT NULL,
+    location TEXT,
+    payload TEXT NOT NULL,
+    needs_confirm INTEGER NOT NULL DEFAULT 0,
+    received_at DOUBLE PRECISION NOT NULL,
+    claimed_until DOUBLE PRECISION,
+    processed_at DOUBLE PRECISION,
+    result TEXT,
+    PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events (processed_at);
+CREATE TABLE IF NOT EXISTS availability (
+    location TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    available INTEGER NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (location, variant_id)
+);
+CREATE TABLE IF NOT EXISTS timers (
+    name TEXT PRIMARY KEY,
+    due_at DOUBLE PRECISION NOT NULL,
+    first_at DOUBLE PRECISION NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery a worker has claimed: deliver ``order_id`` to the POS ``pos_name``.
+
+    ``ambiguous`` is true when an earlier attempt may have reached the POS (a timeout after
+    sending, or a claim left behind by a crashed worker): look the order up before resending.
+    """
+
+    order_id: str
+    pos_name: str
+    provider: str
+    attempts: int
+    ambiguous: bool
+    budget_from: float
+    created_at: float
+
+
+def default_database_url(site: Path | None) -> str:
+    """Return the SQLite URL used when ``HUGO_POS_DATABASE_URL`` is unset."""
+    base = (site / ".hugo_pos") if site else Path(".hugo_pos")
+    return f"sqlite:///{(base / 'relay.sqlite3').resolve()}"
+
+
+def open_store(url: str) -> Store:
+    """Open (creating and migrating if needed) the store at ``url``.
+
+    ``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite:///:memory:`` is not
+    supported (threads need one shared file); ``postgresql://...`` needs psycopg 3.
+    """
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        store: Store = SqliteStore(url)
+    elif scheme in ("postgres", "postgresql"):
+        store = PostgresStore(url)
+    else:
+        raise HugoPosError(f"unsupported database URL scheme {scheme!r}",
+                           "set HUGO_POS_DATABASE_URL to sqlite:///path/relay.sqlite3 or "
+                           "postgresql://user:password@host/db")
+    store.migrate()
+    return store
+
+
+class _Tx:
+    """A transaction's cursor: ``run`` executes one statement, ``rows``/``row`` read results."""
+
+    def __init__(self, conn: Any, store: Store) -> None:
+        self.conn, self.store = conn, store
+
+    def run(self, sql: str, params: Sequence = ()) -> Any:
+        return self.conn.execute(self.store.sql(sql), tuple(params))
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[dict]:
+        cursor = self.run(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def row(self, sql: str, params: Sequence = ()) -> dict | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+
+class Store:
+    """Everything the relay persists. Subclasses supply connections and the SQL dialect."""
+
+    lock_clause = ""  # FOR UPDATE SKIP LOCKED where the database has it
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+
+    # -- connections -----------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """Rewrite a ``?``-placeholder statement for this database's driver."""
+        return statement
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def read(self) -> _Tx:
+        """A cursor for reads outside a transaction (autocommit)."""
+        return _Tx(self._conn(), self)
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def migrate(self) -> None:
+        """Create the schema (or bring it up to ``SCHEMA_VERSION``)."""
+        with self.transaction() as tx:
+            self._lock_schema(tx)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    tx.run(statement)
+            found = tx.row("SELECT version FROM hp_schema")
+            if found is None:
+                tx.run("INSERT INTO hp_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif found["version"] > SCHEMA_VERSION:
+                raise HugoPosError(
+                    f"the relay database has schema version {found['version']}, newer than "
+                    f"this hugo_pos ({SCHEMA_VERSION})", "upgrade hugo_pos on every replica")
+
+    def _lock_schema(self, tx: _Tx) -> None:
+        """Serialize concurrent migrations (several replicas starting at once)."""
+
+    def ping(self) -> bool:
+        """Return whether the database answers."""
+        try:
+            self.read().row("SELECT 1 AS ok")
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("store not reachable", exc_info=True)
+            return False
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def create_order(self, *, key: str, fingerprint: str, order: dict, deliveries: list[dict],
+                     status_code: int, response: dict, now: float) -> tuple[bool, dict]:
+        """Store an order, its deliveries and its idempotency key in one transaction.
+
+        Returns ``(True, key row)`` when stored, or ``(False, existing key row)`` when the key was
+        already used (then nothing is stored; the caller compares fingerprints).
+        """
+        with self.transaction() as tx:
+            inserted = tx.run(
+                "INSERT INTO idempotency_keys (idem_key, fingerprint, order_id, status_code, response,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+                (key, fingerprint, order["id"], status_code, json.dumps(response), now)).rowcount
+            if not inserted:
+                return False, tx.row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
+            tx.run("INSERT INTO orders (id, location, status, total, currency, created_at,"
+                   " updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (order["id"], order["location"], "received", order["total"],
+                    order["currency"], now, now, json.dumps(order["data"])))
+            for d in deliveries:
+                tx.run("INSERT INTO deliveries (order_id, pos_name, provider, status, next_at,"
+                       " created_at, budget_from) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                       (order["id"], d["pos_name"], d["provider"], now, now, now))
+        return True, {"fingerprint": fingerprint, "status_code": status_code,
+                      "response": json.dumps(response)}
+
+    def idempotency(self, key: str) -> dict | None:
+        """Return the stored answer for an idempotency key, or None."""
+        return self.read().row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
+
+    def order(self, order_id: str) -> dict | None:
+        """Return an order row (``data`` decoded) with its ``deliveries``, or None."""
+        reader = self.read()
+        row = reader.row("SELECT * FROM orders WHERE id = ?", (order_id,))
+        if row is None:
+            return None
+        row["data"] = json.loads(row["data"])
+        row["deliveries"] = reader.rows(
+            "SELECT * FROM deliveries WHERE order_id = ? ORDER BY pos_name", (order_id,))
+        return row
+
+    def orders(self, *, location: str | None = None, status: str | None = None,
+               since: float | None = None, limit: int = 200) -> list[dict]:
+        """Return recent orders (newest first) with their deliveries, filtered as asked."""
+        where, params = ["1 = 1"], []
+        for column, value in (("location", location), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(since)
+        reader = self.read()
+        rows = reader.rows(f"SELECT * FROM orders WHERE {' AND '.join(where)}"
+                           " ORDER BY created_at DESC LIMIT ?", (*params, limit))
+        if not rows:
+            return rows
+        marks = ", ".join("?" for _ in rows)
+        by_order: dict[str, list[dict]] = {}
+        for d in reader.rows(f"SELECT * FROM deliveries WHERE order_id IN ({marks})"
+                             " ORDER BY pos_name", [r["id"] for r in rows]):
+            by_order.setdefault(d["order_id"], []).append(d)
+        for row in rows:
+            row["data"] = json.loads(row["data"])
+            row["deliveries"] = by_order.get(row["id"], [])
+        return rows
+
+    def set_order_status(self, order_id: str, status: str, now: float) -> bool:
+        """Set an order's status (staff on the board, or a POS webhook); False if unknown."""
+        with self.transaction() as tx:
+            return bool(tx.run("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
+                               (status, now, order_id)).rowcount)
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    def claim_deliveries(self, *, now: float, until: float, worker: str,
+                         limit: int) -> list[Claim]:
+        """Claim up to ``limit`` due deliveries for ``worker`` until ``until``.
+
+        A delivery whose earlier claim expired (its worker died mid-call) comes back marked
+        ambiguous, so the POS is asked before anything is resent.
+        """
+        with self.transaction() as tx:
+            rows = tx.rows(
+                "UPDATE deliveries SET"
+                " ambiguous = CASE WHEN claimed_until IS NULL THEN ambiguous ELSE 1 END,"
+                " claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
+                " WHERE (order_id, pos_name) IN (SELECT order_id, pos_name FROM deliveries"
+                "  WHERE status = 'pending' AND next_at <= ?"
+                "  AND (claimed_until IS NULL OR claimed_until < ?)"
+                f"  ORDER BY next_at LIMIT ? {self.lock_clause})"
+                " RETURNING order_id, pos_name, provider, attempts, ambiguous, budget_from,"
+                " created_at", (until, worker, now, now, limit))
+        return [Claim(r["order_id"], r["pos_name"], r["provider"], r["attempts"],
+                      bool(r["ambiguous"]), r["budget_from"], r["created_at"]) for r in rows]
+
+    def finish_delivery(self, claim: Claim, *, worker: str, status: str, now: float,
+                        next_at: float | None = None, error: str | None = None,
+                        pos_ref: str | None = None, ambiguous: bool = False) -> None:
+        """Record a delivery attempt's outcome and update the order's status.
+
+        ``status`` is ``delivered``, ``pending`` (retry at ``next_at``) or ``failed``. Only the
+        worker holding the claim may record it: a worker whose claim expired changes nothing.
+        """
+        with self.transaction() as tx:
+            changed = tx.run(
+                "UPDATE deliveries SET status = ?, next_at = ?, claimed_until = NULL,"
+                " claimed_by = NULL, last_error = ?, pos_ref = COALESCE(?, pos_ref),"
+                " ambiguous = ?, delivered_at = ? WHERE order_id = ? AND pos_name = ?"
+                " AND claimed_by = ?",
+                (status, next_at if next_at is not None else now, error, pos_ref,
+                 int(ambiguous), now if status == "delivered" else None, claim.order_id,
+                 claim.pos_name, worker)).rowcount
+            if changed:
+                self._settle_order(tx, claim.order_id, now)
+
+    def _settle_order(self, tx: _Tx, order_id: str, now: float) -> None:
+        states = {r["status"] for r in tx.rows(
+            "SELECT status FROM deliveries WHERE order_id = ?", (order_id,))}
+        status = ("attention" if "failed" in states
+                  else "in_pos" if states == {"delivered"} else "received")
+        marks = ", ".join("?" for _ in _DELIVERY_DRIVEN)
+        tx.run(f"UPDATE orders SET status = ?, updated_at = ? WHERE id = ?"
+               f" AND status IN ({marks}) AND status <> ?",
+               (status, now, order_id, *_DELIVERY_DRIVEN, status))
+
+    def requeue(self, order_id: str, now: float) -> int:
+        """Send an order's failed deliveries again with a fresh retry budget; return how many."""
+        with self.transaction() as tx:
+            count = tx.run(
+                "UPDATE deliveries SET status = 'pending', next_at = ?, budget_from = ?,"
+                " claimed_until = NULL, claimed_by = NULL WHERE order_id = ?"
+                " AND status = 'failed'", (now, now, order_id)).rowcount
+            if count:
+                self._settle_order(tx, order_id, now)
+        return count
+
+    def next_due(self) -> float | None:
+        """Return when the earliest pending delivery is due (to sleep until then)."""
+        row = self.read().row("SELECT MIN(next_at) AS due FROM deliveries"
+                              " WHERE status = 'pending'")
+        return row["due"] if row else None
+
+    # -- webhook events ----------------------------------------------------------------------
+
+    def add_event(self, *, provider: str, event_id: str, kind: str, pos_name: str,
+                  location: str | None, payload: dict, needs_confirm: bool, now: float) -> bool:
+        """Store a webhook event; False when it was seen before (a replay)."""
+        with self.transaction() as tx:
+            return bool(tx.run(
+                "INSERT INTO webhook_events (provider, event_id, kind, pos_name, location,"
+                " payload, needs_confirm, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (provider, event_id) DO NOTHING",
+                (provider, event_id, kind, pos_name, location, json.dumps(payload),
+                 int(needs_confirm), now)).rowcount)
+
+    def claim_events(self, *, now: float, until: float, limit: int) -> list[dict]:
+        """Claim unprocessed webhook events (payload decoded)."""
+        with self.transaction() as tx:
+            rows = tx.rows(
+                "UPDATE webhook_events SET claimed_until = ?"
+                " WHERE (provider, event_id) IN (SELECT provider, event_id FROM webhook_events"
+                "  WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)"
+                f"  ORDER BY received_at LIMIT ? {self.lock_clause})"
+                " RETURNING provider, event_id, kind, pos_name, location, payload, needs_confirm",
+                (until, now, limit))
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def finish_event(self, provider: str, event_id: str, result: str, now: float) -> None:
+        """Mark a webhook event processed with its ``result`` (applied, unconfirmed, ...)."""
+        with self.transaction() as tx:
+            tx.run("UPDATE webhook_events SET processed_at = ?, result = ?, claimed_until = NULL"
+                   " WHERE provider = ? AND event_id = ?", (now, result, provider, event_id))
+
+    # -- availability and timers -------------------------------------------------------------
+
+    def set_availability(self, location: str, variant_ids: Sequence[str], available: bool,
+                         now: float) -> None:
+        """Record live availability of variants at a location (from POS stock webhooks)."""
+        with self.transaction() as tx:
+            for variant_id in variant_ids:
+                tx.run("INSERT INTO availability (location, variant_id, available, updated_at)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT (location, variant_id) DO UPDATE SET"
+                       " available = excluded.available, updated_at = excluded.updated_at",
+                       (location, variant_id, int(available), now))
+
+    def availability(self, location: str) -> dict[str, bool]:
+        """Return ``{variant_id: available}`` as last reported live for a location."""
+        return {r["variant_id"]: bool(r["available"]) for r in self.read().rows(
+            "SELECT variant_id, available FROM availability WHERE location = ?", (location,))}
+
+    def schedule_timer(self, name: str, now: float, delay: float, max_wait: float) -> None:
+        """Debounce: fire ``name`` ``delay`` s after the last call, at most ``max_wait`` s late."""
+        with self.transaction() as tx:
+            row = tx.row("SELECT first_at FROM timers WHERE name = ?", (name,))
+            first = row["first_at"] if row else now
+            due = min(now + delay, first + max_wait)
+            tx.run("INSERT INTO timers (name, due_at, first_at) VALUES (?, ?, ?)"
+                   " ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at",
+                   (name, due, first))
+
+    def take_timer(self, name: str, now: float) -> bool:
+        """Return True (once, for one caller) when timer ``name`` is due, and clear it."""
+        with self.transaction() as tx:
+            return bool(tx.run("DELETE FROM timers WHERE name = ? AND due_at <= ?",
+                               (name, now)).rowcount)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for /metrics: orders by status, deliveries by provider and status, delivery
+        latency histogram (order stored -> in the POS), webhook events by provider and result."""
+        reader = self.read()
+        buckets = ", ".join(
+            f"SUM(CASE WHEN delivered_at - created_at <= {b} THEN 1 ELSE 0 END) AS b{i}"
+            for i, b in enumerate(LATENCY_BUCKETS))
+        latency = reader.row(
+            f"SELECT COUNT(*) AS count, SUM(delivered_at - created_at) AS total, {buckets}"
+            " FROM deliveries WHERE status = 'delivered'")
+        return {
+            "orders": reader.rows("SELECT status, COUNT(*) AS n FROM orders GROUP BY status"),
+            "deliveries": reader.rows("SELECT provider, status, COUNT(*) AS n FROM deliveries"
+                                      " GROUP BY provider, status"),
+            "attempts": reader.row("SELECT SUM(attempts) AS n FROM deliveries")["n"] or 0,
+            "latency": latency,
+            "events": reader.rows(
+                "SELECT provider, kind, COALESCE(result, 'pending') AS result, COUNT(*) AS n"
+                " FROM webhook_events GROUP BY provider, kind, COALESCE(result, 'pending')"),
+        }
+
+
+class SqliteStore(Store):
+    """One SQLite file in WAL mode; writers serialize on ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        # sqlite:///relative and sqlite:////absolute, as SQLAlchemy spells them.
+        raw = unquote(urlparse(url).path)[1:]
+        self.path = Path(raw)
+        if raw in ("", ":memory:"):
+            raise HugoPosError("an in-memory SQLite database cannot be shared by the relay",
+                               "set HUGO_POS_DATABASE_URL to sqlite:///path/relay.sqlite3")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+                               check_same_thread=False, cached_statements=256)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Tx(conn, self)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+class PostgresStore(Store):
+    """PostgreSQL through psycopg 3; workers claim rows with ``FOR UPDATE SKIP LOCKED``."""
+
+    lock_clause = "FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise HugoPosError("PostgreSQL needs psycopg 3",
+                               "pip install 'hugo-pos[postgres]'") from None
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        with conn.transaction():
+            yield _Tx(conn, self)
+
+    def _lock_schema(self, tx: _Tx) -> None:
+        tx.run("SELECT pg_advisory_xact_lock(7142001)")

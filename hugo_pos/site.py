@@ -1,0 +1,246 @@
+"""READ: the site's menu items from Hugo content front matter (YAML, TOML or JSON).
+
+Items live under ``content/<menu_section>/`` (default ``content/menu/``) as pages or leaf bundles
+(``dragon-roll/index.md``). A branch bundle's ``_index.md`` is not an item: its ``title`` names
+the category of the items below it and its ``weight`` orders the categories.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
+
+from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant
+from hugo_pos.config import SiteConfig
+from hugo_pos.errors import ConfigError
+from hugo_pos.money import MoneyError, to_minor
+
+log = logging.getLogger(__name__)
+
+CONTENT_SUFFIXES = (".md", ".markdown", ".html")
+ITEM_KEYS = ("title", "sku", "price", "category", "description", "image", "weight", "draft",
+             "locations", "variants", "modifiers")
+
+
+class _TomlHandler(BaseHandler):
+    """TOML front matter (``+++``) read with the standard library's tomllib."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str) -> dict[str, Any]:
+        return tomllib.loads(fm)
+
+
+_HANDLERS = (YAMLHandler(), _TomlHandler(), JSONHandler())
+
+
+def read_site(config: SiteConfig) -> tuple[SiteItem, ...]:
+    """Return every non-draft menu item of the site, in menu order.
+
+    Raises ConfigError listing every broken file (with its line) and every invalid field.
+    """
+    section = config.root / "content" / config.menu_section
+    if not section.is_dir():
+        raise ConfigError([f"content/{config.menu_section}/: folder not found"],
+                          "put one page per menu item there, or set `menu_section` in "
+                          "data/locations.yaml")
+    problems: list[str] = []
+    categories: dict[Path, tuple[str, int]] = {}
+    pages: list[tuple[Path, dict]] = []
+    for path in sorted(section.rglob("*")):
+        if path.suffix not in CONTENT_SUFFIXES or not path.is_file():
+            continue
+        meta = _front_matter(path, config.root, problems)
+        if meta is None:
+            continue
+        if path.stem == "_index":
+            categories[path.parent] = (str(meta.get("title") or _humanize(path.parent.name)),
+                                       _int(meta.get("weight"), 0))
+        elif not meta.get("draft"):
+            pages.append((path, meta))
+    items = [_item(path, meta, config, categories, section, problems) for path, meta in pages]
+    _check_unique(items, problems)
+    if problems:
+        raise ConfigError(
+            problems, "fix the front matter named above; the README lists the keys")
+    return tuple(sorted((i for i in items if i is not None),
+                        key=lambda i: (i.category_weight, i.category, i.weight, i.title)))
+
+
+def _front_matter(path: Path, root: Path, problems: list[str]) -> dict | None:
+    rel = path.relative_to(root).as_posix()
+    text = path.read_text(encoding="utf-8")
+    handler = next((h for h in _HANDLERS if h.detect(text.lstrip())), None)
+    if handler is None:
+        return {}
+    try:
+        meta, _ = frontmatter.parse(text, handler=handler)
+    except Exception as exc:  # noqa: BLE001 - each parser raises its own error type
+        problems.append(f"{rel}: line {_error_line(exc)}: invalid front matter: {_first_line(exc)}")
+        return None
+    return meta
+
+
+def _error_line(exc: Exception) -> int | str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return mark.line + 1
+    if getattr(exc, "lineno", None):
+        return exc.lineno
+    found = re.search(r"line (\d+)", str(exc))
+    return int(found.group(1)) if found else "?"
+
+
+def _first_line(exc: Exception) -> str:
+    return (getattr(exc, "problem", None) or getattr(exc, "msg", None) or str(exc)).splitlines()[0]
+
+
+def _item(path: Path, meta: dict, config: SiteConfig, categories: dict, section: Path,
+          problems: list[str]) -> SiteItem | None:
+    rel = path.relative_to(config.root).as_posix()
+    page = path.parent if path.stem == "index" else path.with_suffix("")
+    page_path = page.relative_to(config.root / "content").as_posix()
+
+    def problem(field: str, message: str) -> None:
+        problems.append(f"{rel}: {field}: {message}")
+
+    for key in meta:
+        if key not in ITEM_KEYS and key not in _HUGO_KEYS:
+            log.debug("%s: front matter key %r is not used by hugo_pos", rel, key)
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problem("title", "required: the item's name")
+        title = page.name
+    sku = _optional_str(meta.get("sku"))
+    folder = page.parent
+    category_name, category_weight = _category_of(folder, section, categories)
+    category = _optional_str(meta.get("category")) or category_name
+    price = _price(meta.get("price"), "price", config.currency, problem)
+    variants = _variants(meta.get("variants"), title, sku, price, config.currency, problem)
+    locations = meta.get("locations")
+    if locations is not None:
+        if not isinstance(locations, list) or not all(isinstance(x, str) for x in locations):
+            problem("locations", "expected a list of location ids, e.g. [ariapita]")
+            locations = None
+        else:
+            for i, loc in enumerate(locations):
+                if loc not in config.location_ids:
+                    problem(f"locations[{i}]", f"unknown location {loc!r} (known: "
+                            f"{', '.join(config.location_ids)}; see data/locations.yaml)")
+            locations = tuple(locations)
+    return SiteItem(
+        key=sku or page_path, title=title.strip(), category=category, variants=variants,
+        source=rel, sku=sku, description=str(meta.get("description") or ""),
+        image=str(meta.get("image") or ""), weight=_int(meta.get("weight"), 0),
+        category_weight=category_weight, locations=locations,
+        modifiers=_modifiers(meta.get("modifiers"), config.currency, problem),
+        has_variants=bool(meta.get("variants")))
+
+
+_HUGO_KEYS = ("date", "lastmod", "publishDate", "expiryDate", "slug", "url", "aliases", "tags",
+              "summary", "layout", "type", "params", "build", "cascade", "menus", "linkTitle",
+              "keywords", "outputs", "resources", "translationKey", "headless", "location")
+
+
+def _category_of(folder: Path, section: Path, categories: dict) -> tuple[str, int]:
+    while folder != section and section in folder.parents:
+        if folder in categories:
+            return categories[folder]
+        folder = folder.parent
+    return (_humanize(folder.name) if folder != section else "Menu", 0)
+
+
+def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency: str,
+              problem) -> tuple[SiteVariant, ...]:
+    if not raw:
+        return (SiteVariant(name=title, sku=sku, price=price),)
+    if not isinstance(raw, list):
+        problem("variants", "expected a list of {name, sku, price}")
+        return (SiteVariant(name=title, sku=sku, price=price),)
+    variants = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            problem(f"variants[{i}]", "expected {name, sku, price} with a name")
+            continue
+        variants.append(SiteVariant(
+            name=str(entry["name"]), sku=_optional_str(entry.get("sku")),
+            price=_price(entry.get("price", price), f"variants[{i}].price", currency, problem)))
+    return tuple(variants)
+
+
+def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        problem("modifiers", "expected a list of {name, min, max, options}")
+        return ()
+    groups = []
+    for i, entry in enumerate(raw):
+        where = f"modifiers[{i}]"
+        if not isinstance(entry, dict) or not entry.get("name"):
+            problem(where, "expected {name, min, max, options: [{name, price}]}")
+            continue
+        options = []
+        for j, opt in enumerate(entry.get("options") or []):
+            if isinstance(opt, str):
+                opt = {"name": opt}
+            if not isinstance(opt, dict) or not opt.get("name"):
+                problem(f"{where}.options[{j}]", "expected {name, price}")
+                continue
+            price = _price(opt.get("price", 0), f"{where}.options[{j}].price", currency, problem)
+            options.append(SiteOption(name=str(opt["name"]), price=price or 0))
+        low, high = _int(entry.get("min"), 0), _int(entry.get("max"), len(options))
+        if not 0 <= low <= high or high > max(len(options), 1):
+            problem(where, f"min {low} / max {high} do not fit its {len(options)} options")
+        groups.append(SiteModifierGroup(name=str(entry["name"]), min=low, max=high,
+                                        options=tuple(options)))
+    return tuple(groups)
+
+
+def _price(value: Any, field: str, currency: str, problem) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = to_minor(value, currency)
+    except MoneyError as exc:
+        problem(field, str(exc))
+        return None
+    if amount < 0:
+        problem(field, "a price cannot be negative")
+    return amount
+
+
+def _check_unique(items: list[SiteItem | None], problems: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item is None:
+            continue
+        ids = {item.key, *(item.variant_id(v) for v in item.variants)} if item.has_variants \
+            else {item.key}
+        for ident in ids:
+            if ident in seen and seen[ident] != item.source:
+                problems.append(f"{item.source}: sku: {ident!r} is also used by {seen[ident]}; "
+                                "SKUs must be unique")
+            seen.setdefault(ident, item.source)
+
+
+def _optional_str(value: Any) -> str | None:
+    return str(value).strip() or None if value not in (None, "") else None
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _humanize(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").title()

