@@ -110,7 +110,8 @@ class HttpClient:
     """
 
     def __init__(self, base_url: str, *, account: str, label: str, headers: dict | None = None,
-                 credential_hint: str = "the POS credentials", rate: tuple[int, float] | None = None,
+                 credential_hint: str = "the POS credentials",
+                 rate: tuple[int, float] | None = None,
                  timeout: tuple[float, float] = (5.0, 30.0), policy: RetryPolicy | None = None,
                  error_details: Callable[[requests.Response], str] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -161,16 +162,30 @@ class HttpClient:
                 if retry and attempt <= self.policy.max_retries:
                     self.sleep(self.policy.backoff(attempt, wait))
                     continue
+                details = self.error_details(response)
                 raise PosUnavailable(
                     f"{self.label} answered HTTP {response.status_code}"
-                    f"{': ' + self.error_details(response) if self.error_details(response) else ''}",
+                    f"{': ' + details if details else ''}",
                     "the POS is busy or failing; the request is retried later", retry_after=wait,
                     ambiguous=response.status_code != 429 and method.upper() != "GET")
             raise_for_response(response, self.label, self.credential_hint, self.error_details)
 
-    def get_json(self, path: str, params: dict | None = None) -> Any:
-        """GET ``path`` and return its JSON body."""
-        return self.request("GET", path, params=params).json()
+    def get_json(self, path: str, params: dict | None = None, *,
+                 parse_float: Callable[[str], Any] | None = None) -> Any:
+        """GET ``path`` and return its JSON body (``parse_float=Decimal`` keeps amounts exact)."""
+        return self.json_of(self.request("GET", path, params=params), parse_float)
+
+    def json_of(self, response: requests.Response,
+                parse_float: Callable[[str], Any] | None = None) -> Any:
+        """Return a response's JSON body; a body that is not JSON raises ProviderError."""
+        try:
+            return response.json(parse_float=parse_float) if parse_float else response.json()
+        except ValueError:
+            raise ProviderError(
+                f"{self.label} answered {response.request.method} "
+                f"{response.request.path_url.split('?')[0]} with something that is not JSON "
+                f"(HTTP {response.status_code}, {response.headers.get('Content-Type', '?')})",
+                f"check that {self.base_url} is the POS's API address") from None
 
 
 def raise_for_response(response: requests.Response, label: str, credential_hint: str,
