@@ -1,0 +1,95 @@
+"""`hugo_pos build` on a small real site: outputs, determinism, cache, secrets."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from hugo_pos.build import build
+from hugo_pos.catalog import Menu
+
+OUTPUTS = ("data/hugo_pos/menu.json", "static/hugo-pos/menu.json", "static/hugo-pos/config.js")
+
+
+def read_menu(site: Path) -> dict:
+    return json.loads((site / "static/hugo-pos/menu.json").read_text())
+
+
+def test_build_writes_the_menu_of_each_location(mini_site, run_cli):
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0, result.stderr
+    menu = read_menu(mini_site)
+    assert (mini_site / "data/hugo_pos/menu.json").read_bytes() == \
+        (mini_site / "static/hugo-pos/menu.json").read_bytes()
+    assert menu["currency"] == "TTD" and menu["minor_units"] == 2
+    town, truck = menu["locations"]["town"], menu["locations"]["truck"]
+    assert [c["name"] for c in town["categories"]] == ["Rolls", "Drinks"]
+    assert town["categories"][1]["items"] == ["BAR-RUM-PUNCH", "menu/drinks/sorrel"]
+    assert "BAR-RUM-PUNCH" not in truck["items"]          # sold only in town
+    assert "SECRET" not in town["items"]                   # draft
+    dragon = town["items"]["ROLL-DRAGON"]
+    assert [(v["id"], v["price"], v["available"]) for v in dragon["variants"]] == [
+        ("ROLL-DRAGON-4", 5500, True), ("ROLL-DRAGON-8", 9500, True)]
+    extras = dragon["modifier_groups"][0]
+    assert (extras["id"], extras["min"], extras["max"]) == ("ROLL-DRAGON~extras", 0, 2)
+    assert [(o["id"], o["price"]) for o in extras["options"]] == [
+        ("ROLL-DRAGON~extras~spicy-mayo", 400), ("ROLL-DRAGON~extras~tobiko", 1050)]
+    assert town["items"]["ROLL-CALI"]["variants"][0]["price"] == 4850   # TOML float 48.5
+    assert town["items"]["menu/drinks/sorrel"]["variants"][0]["id"] == "menu/drinks/sorrel"
+    assert town["hours"] == {"mon": ["11:00-22:00"], "fri": ["18:00-02:00"]}
+    assert truck["ordering"] == {"online": False, "fulfilment": ["pickup"],
+                                 "whatsapp_url": "https://wa.me/18685550102"}
+    assert Menu.from_json(menu).to_json() == menu           # the relay reads back what we wrote
+    assert (mini_site / "themes/hugo-pos/layouts").is_dir()  # the module, copied for Hugo
+    assert "town" in result.stdout and "written:" in result.stdout
+
+
+def test_config_js_holds_public_settings_only(mini_site, run_cli):
+    run_cli("build", "--site", str(mini_site), env={"POS_API_URL": "https://pos.example.com/"})
+    text = (mini_site / "static/hugo-pos/config.js").read_text()
+    config = json.loads(re.search(r"window.HUGO_POS_CONFIG = (.*);\n$", text).group(1))
+    assert config["relayUrl"] == "https://pos.example.com"
+    assert config["menuVersion"] == read_menu(mini_site)["version"]
+    assert [loc["id"] for loc in config["locations"]] == ["town", "truck"]
+    assert set(config["locations"][0]) == {"id", "name", "kind", "whatsapp", "timezone",
+                                           "fulfilment", "hours"}
+
+
+def test_two_builds_are_byte_identical_and_a_price_changes_the_version(mini_site, tmp_path):
+    build(mini_site)
+    first = {rel: (mini_site / rel).read_bytes() for rel in OUTPUTS}
+    again = build(mini_site)
+    assert again.written == []
+    assert {rel: (mini_site / rel).read_bytes() for rel in OUTPUTS} == first
+    item = mini_site / "content/menu/rolls/california.md"
+    item.write_text(item.read_text().replace("48.5", "49"))
+    changed = build(mini_site)
+    assert changed.menu.version != json.loads(first["static/hugo-pos/menu.json"])["version"]
+    assert changed.menu.locations["town"].items["ROLL-CALI"].variants[0].price == 4900
+
+
+def test_secrets_never_reach_outputs_or_logs(mini_site, run_cli):
+    secrets = {
+        "LOYVERSE_ACCESS_TOKEN_TRUCK": "SECRET-loyverse-token-7f3a",
+        "LOYVERSE_STORE_ID_TRUCK": "SECRET-store-id-77",
+        "LOYVERSE_WEBHOOK_SECRET": "SECRET-webhook-9c1d",
+        "HUGO_POS_WEBHOOK_TOKEN": "SECRET-url-token-2b8e",
+        "HUGO_POS_BOARD_TOKEN": "SECRET-board-5d6f",
+    }
+    result = run_cli("build", "--site", str(mini_site), "-vv", env=secrets)
+    assert result.exit_code == 0, result.stderr
+    written = [p for p in mini_site.rglob("*") if p.is_file() and "content" not in p.parts
+               and p.name != "locations.yaml"]
+    for value in secrets.values():
+        assert value not in result.output
+        for path in written:
+            assert value not in path.read_text(errors="replace"), path
+
+
+def test_dotenv_supplies_env_vars_without_overriding_the_environment(mini_site, monkeypatch):
+    monkeypatch.setenv("POS_API_URL", "https://from-env.example.com")
+    (mini_site / ".env").write_text("# local secrets\nPOS_API_URL='https://from-dotenv.example'\n")
+    assert build(mini_site).config.relay_url == "https://from-env.example.com"
+    monkeypatch.delenv("POS_API_URL")
+    assert build(mini_site).config.relay_url == "https://from-dotenv.example"
