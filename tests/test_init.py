@@ -1,0 +1,48 @@
+"""`hugo_pos init` scaffolds an existing Hugo site and never overwrites a file."""
+
+from __future__ import annotations
+
+import subprocess
+
+from conftest import hugo_bin
+
+
+def test_init_scaffolds_then_builds_with_the_real_hugo(tmp_path, run_cli):
+    site = tmp_path / "site"
+    (site / "layouts").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "https://x.example/"\ntitle = "Chez Nous"\n'
+                                    'theme = "ananke"\n')
+    (site / ".gitignore").write_text("public/\n")
+    (site / "layouts" / "index.html").write_text(
+        '{{ $m := partial "hugo-pos/data.html" . }}<p>{{ len $m.locations }} location</p>')
+    result = run_cli("init", "--site", str(site))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "created  data/locations.yaml", "created  data/pos-mapping.yaml", "created  env.example",
+        "updated  hugo.toml: theme list starts with hugo-pos",
+        "updated  .gitignore: +7 line(s)"]
+    assert 'theme = ["hugo-pos", "ananke"]' in (site / "hugo.toml").read_text()
+    assert "name: Chez Nous" in (site / "data/locations.yaml").read_text()
+    assert "themes/hugo-pos/" in (site / ".gitignore").read_text()
+
+    (site / "data/locations.yaml").write_text("# mine\n" + (site / "data/locations.yaml")
+                                              .read_text())
+    again = run_cli("init", "--site", str(site))
+    assert "kept     data/locations.yaml (already exists)" in again.output
+    assert (site / "data/locations.yaml").read_text().startswith("# mine\n")
+    assert (site / "hugo.toml").read_text().count("hugo-pos") == 1
+
+    (site / "content/menu/tea.md").write_text("---\ntitle: Tea\nprice: 3\n---\n")
+    (site / "hugo.toml").write_text((site / "hugo.toml").read_text()
+                                    .replace('"hugo-pos", "ananke"', '"hugo-pos"'))
+    assert run_cli("build", "--site", str(site)).exit_code == 0
+    hugo = subprocess.run([hugo_bin(), "--source", str(site), "--quiet"], capture_output=True,
+                          text=True)
+    assert hugo.returncode == 0, hugo.stderr
+    assert "<p>1 location</p>" in (site / "public/index.html").read_text()
+
+
+def test_init_refuses_a_folder_that_is_not_a_hugo_site(tmp_path, run_cli):
+    result = run_cli("init", "--site", str(tmp_path))
+    assert result.exit_code == 1
+    assert "no Hugo site configuration (hugo.toml, config.toml...)" in result.stderr
