@@ -1,0 +1,261 @@
+"""Loyverse catalog: pull one account's lists, project them onto one store (DESIGN §5).
+
+Source of every rule here: ``shared/pos-api-notes/loyverse.md`` §2 (cursor pagination, limit
+250, cursor absent on the last page), §3 (items, variants, ``variant.stores[]`` per-store price
+and ``available_for_sale``, VARIABLE pricing, ``modifier_ids`` vs ``modifiers_ids``), §4
+(modifiers, taxes INCLUDED/ADDED, inventory, merchant ``currency.decimal_places``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from hugo_pos.catalog import Catalog, CatalogItem, CatalogModifier, CatalogOption, CatalogVariant
+from hugo_pos.errors import ProviderError
+from hugo_pos.http import HttpClient
+from hugo_pos.money import MoneyError, to_minor
+
+PAGE_LIMIT = 250  # the API's maximum; 251 is rejected with 400 (notes §1.4)
+
+
+@dataclass
+class Account:
+    """The raw lists of one Loyverse account, as the API returned them (amounts as Decimal).
+
+    ``inventory`` maps store id -> variant id -> units in stock.
+    """
+
+    merchant: dict
+    stores: list[dict]
+    categories: list[dict]
+    items: list[dict]
+    modifiers: list[dict]
+    taxes: list[dict]
+    inventory: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    @property
+    def currency(self) -> str:
+        """The account's ISO 4217 currency code."""
+        return str((self.merchant.get("currency") or {}).get("code") or "")
+
+    @property
+    def places(self) -> int:
+        """The account currency's decimal places (0 for JPY)."""
+        return int((self.merchant.get("currency") or {}).get("decimal_places", 2))
+
+    def store_ids(self) -> set[str]:
+        """The ids of the account's stores that are not deleted."""
+        return {s["id"] for s in live(self.stores)}
+
+
+def list_all(client: HttpClient, path: str, key: str, params: dict | None = None) -> list[dict]:
+    """Return every object of a list endpoint, following ``cursor`` until it is absent.
+
+    Pages are requested with ``limit=250``. A repeated cursor (a server bug) raises
+    ProviderError instead of looping for ever.
+    """
+    found: list[dict] = []
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        query = {**(params or {}), "limit": PAGE_LIMIT}
+        if cursor:
+            query["cursor"] = cursor
+        body = client.get_json(path, query, parse_float=Decimal)
+        if isinstance(body, list):  # GET /webhooks/ answers a bare array (notes §2)
+            return found + body
+        found.extend(body.get(key) or [])
+        cursor = body.get("cursor")
+        if not cursor:
+            return found
+        if cursor in seen:
+            raise ProviderError(f"{client.label} repeated the cursor of {path}",
+                                "try again later; if it persists, report it to Loyverse")
+        seen.add(cursor)
+
+
+def pull_account(client: HttpClient, store_ids: Iterable[str]) -> Account:
+    """Pull the lists a catalog needs, the independent ones in parallel threads.
+
+    Requests made: 1 (merchant) + 1 per page of stores, categories, modifiers, taxes, items, and
+    of inventory for each store in ``store_ids`` (one chain per store, so the longest chain is
+    the item pages, not all stores' inventory pages in a row).
+    """
+    stores = sorted(set(store_ids))
+    lists = {"stores": "stores", "categories": "categories", "modifiers": "modifiers",
+             "taxes": "taxes", "items": "items"}
+    with ThreadPoolExecutor(max_workers=len(lists) + len(stores) + 1) as pool:
+        merchant = pool.submit(client.get_json, "merchant/", None, parse_float=Decimal)
+        futures = {name: pool.submit(list_all, client, path, name)
+                   for name, path in lists.items()}
+        inventory = {store: pool.submit(list_all, client, "inventory", "inventory_levels",
+                                        {"store_ids": store}) for store in stores}
+        results = {name: future.result() for name, future in futures.items()}
+        levels = {store: future.result() for store, future in inventory.items()}
+        profile = merchant.result()
+    return Account(
+        merchant=profile, **results,
+        inventory={store: {lvl["variant_id"]: Decimal(str(lvl.get("in_stock") or 0))
+                           for lvl in rows if lvl.get("store_id", store) == store}
+                   for store, rows in levels.items()})
+
+
+def live(objects: Iterable[dict]) -> list[dict]:
+    """Drop soft-deleted objects (``deleted_at`` set)."""
+    return [o for o in objects if not o.get("deleted_at")]
+
+
+def modifier_ids(item: dict) -> list[str]:
+    """Return an item's modifier ids: live responses say ``modifier_ids``, the spec
+    ``modifiers_ids`` (notes §3.1 erratum 1); both are accepted."""
+    return list(item.get("modifier_ids") or item.get("modifiers_ids") or [])
+
+
+def minor(value: Any, currency: str, places: int, what: str) -> int:
+    """Convert a Loyverse amount (currency units, Decimal) to integer minor units exactly."""
+    try:
+        return to_minor(value, currency, places=places)
+    except MoneyError as exc:
+        raise ProviderError(f"Loyverse: {what}: {exc}",
+                            "fix the amount in the Loyverse back office") from None
+
+
+def add_taxes(amount: int, rates: Sequence[Decimal]) -> int:
+    """Return ``amount`` (minor units) plus each ADDED tax, each rounded half up to a minor unit.
+
+    ``rates`` are percentages (``12.5`` means 12.5 %), as Loyverse's ``tax.rate``.
+    """
+    return amount + sum(int((amount * Decimal(r) / 100).quantize(Decimal(1), ROUND_HALF_UP))
+                        for r in rates)
+
+
+def remove_taxes(total: int, rates: Sequence[Decimal]) -> int:
+    """Return the pre-tax amount whose ``add_taxes`` is ``total``, or the nearest one.
+
+    The relay prices with taxes included; Loyverse wants the price before ADDED taxes.
+    """
+    if not rates:
+        return total
+    guess = int((Decimal(total) / (1 + sum(Decimal(r) for r in rates) / 100))
+                .quantize(Decimal(1), ROUND_HALF_UP))
+    for candidate in (guess, guess - 1, guess + 1, guess - 2, guess + 2):
+        if add_taxes(candidate, rates) == total:
+            return candidate
+    return guess
+
+
+@dataclass(frozen=True)
+class StorePrice:
+    """A variant at one store: its pricing type, price (None when VARIABLE) and availability."""
+
+    pricing_type: str
+    price: Decimal | None
+    available: bool
+
+
+def store_price(variant: dict, store_id: str) -> StorePrice:
+    """Return the variant's effective price at a store: the ``stores[]`` entry, else defaults."""
+    entry = next((s for s in variant.get("stores") or [] if s.get("store_id") == store_id), {})
+    pricing = entry.get("pricing_type") or variant.get("default_pricing_type") or "VARIABLE"
+    price = entry.get("price")
+    if price is None:
+        price = variant.get("default_price")
+    available = entry.get("available_for_sale", True) is not False
+    return StorePrice(pricing, price if pricing == "FIXED" and price is not None else None,
+                      available)
+
+
+def item_taxes(item: dict, taxes: dict[str, dict], store_id: str) -> list[dict]:
+    """The live taxes of an item that apply at ``store_id`` (a tax lists its stores)."""
+    found = []
+    for tax_id in item.get("tax_ids") or []:
+        tax = taxes.get(tax_id)
+        if tax and not tax.get("deleted_at") and (
+                not tax.get("stores") or store_id in tax["stores"]):
+            found.append(tax)
+    return found
+
+
+def variant_name(item: dict, variant: dict) -> str:
+    """``"Large / Spicy"`` from the option values, else the item's name."""
+    values = [variant.get(f"option{i}_value") for i in (1, 2, 3)]
+    return " / ".join(v for v in values if v) or item.get("item_name") or ""
+
+
+def project(account: Account, store_id: str) -> tuple[Catalog, list[str]]:
+    """Return what the account sells at one store, and warnings about it.
+
+    Prices are what the customer pays, ADDED taxes included (INCLUDED ones are already in the
+    price). Soft-deleted objects are ignored. A VARIABLE-priced variant has ``price=None`` and
+    reason ``variable_price``; ``available_for_sale: false`` gives ``not_for_sale_here``; a
+    ``track_stock`` item with stock <= 0 at the store gives ``sold_out``.
+    """
+    currency, places = account.currency, account.places
+    categories = {c["id"]: c.get("name") for c in live(account.categories)}
+    modifiers = {m["id"]: m for m in live(account.modifiers)}
+    taxes = {t["id"]: t for t in account.taxes}
+    stock = account.inventory.get(store_id, {})
+    variable: list[str] = []
+    items = []
+    for item in live(account.items):
+        name = item.get("item_name") or ""
+        applied = item_taxes(item, taxes, store_id)
+        rates = [Decimal(str(t.get("rate") or 0)) for t in applied if t.get("type") == "ADDED"]
+        ids = [t["id"] for t in applied]
+        variants = []
+        for variant in live(item.get("variants") or []):
+            at_store = store_price(variant, store_id)
+            price = None
+            if at_store.price is not None:
+                base = minor(at_store.price, currency, places, f"{name}: price")
+                price = add_taxes(base, rates)
+            reason = None
+            if not at_store.available:
+                reason = "not_for_sale_here"
+            elif price is None:
+                reason = "variable_price"
+                variable.append(f"{name} ({variant.get('sku') or 'no SKU'})")
+            elif item.get("track_stock") and stock.get(variant["variant_id"], Decimal(0)) <= 0:
+                reason = "sold_out"
+            pos: dict[str, Any] = {"item_id": item["id"], "variant_id": variant["variant_id"]}
+            if ids:
+                pos["tax_ids"] = ids
+            if rates:
+                pos["added_tax_rates"] = [str(r) for r in rates]
+            variants.append(CatalogVariant(
+                sku=variant.get("sku"), name=variant_name(item, variant), price=price, pos=pos,
+                reason=reason))
+        if not variants:
+            continue
+        items.append(CatalogItem(
+            name=name, variants=tuple(variants), category=categories.get(item.get("category_id")),
+            description=item.get("description"), pos={"item_id": item["id"]},
+            modifiers=tuple(_modifier(modifiers[mid], store_id, rates, currency, places)
+                            for mid in modifier_ids(item) if mid in modifiers)))
+    warnings = []
+    if variable:
+        more = f" and {len(variable) - 5} more" if len(variable) > 5 else ""
+        warnings.append(f"{len(variable)} variant(s) have VARIABLE pricing at store {store_id} and "
+                        f"cannot be ordered online: {', '.join(variable[:5])}{more}; give them a "
+                        "fixed price in the Loyverse back office")
+    return Catalog(provider="loyverse", currency=currency, items=tuple(items)), warnings
+
+
+def _modifier(modifier: dict, store_id: str, rates: list[Decimal], currency: str,
+              places: int) -> CatalogModifier:
+    offered = not modifier.get("stores") or store_id in modifier["stores"]
+    options = sorted(live(modifier.get("modifier_options") or []),
+                     key=lambda o: o.get("position") or 0)
+    return CatalogModifier(
+        name=modifier.get("name") or "", pos={"modifier_id": modifier["id"]},
+        options=tuple(
+            CatalogOption(
+                name=o.get("name") or "",
+                price=add_taxes(minor(o.get("price") or 0, currency, places,
+                                      f"modifier {modifier.get('name')}: {o.get('name')}"), rates),
+                pos={"modifier_option_id": o["id"]}, available=offered)
+            for o in options))
