@@ -9,7 +9,10 @@ All are frozen dataclasses; amounts are integer minor units (see ``hugo_pos.mone
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Why an item or option cannot be ordered online (DESIGN §4).
@@ -162,9 +165,6 @@ class SiteItem:
 
 def slug(text: str) -> str:
     """Return a lowercase ASCII id fragment: ``"8 pc (Spicy)"`` -> ``"8-pc-spicy"``."""
-    import re
-    import unicodedata
-
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
@@ -242,12 +242,12 @@ class LocationMenu:
     items: dict[str, MenuItem]
 
     def find_variant(self, variant_id: str) -> tuple[MenuItem, MenuVariant] | None:
-        """Return the item and variant with this ``id``, or ``None``."""
-        for item in self.items.values():
-            for variant in item.variants:
-                if variant.id == variant_id:
-                    return item, variant
-        return None
+        """Return the item and variant with this ``id``, or ``None`` (a dict lookup)."""
+        return self._variants.get(variant_id)
+
+    @cached_property
+    def _variants(self) -> dict[str, tuple[MenuItem, MenuVariant]]:
+        return {v.id: (item, v) for item in self.items.values() for v in item.variants}
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,7 @@ class _Checker:
         self.warnings: list[str] = []
         self.secrets: set[str] = set()
         self.missing_env: list[str] = []
+        self.quiet = False  # True while reading a disabled POS: its unset env vars do not matter
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{self.label}: {path}: {message}")
@@ -257,7 +258,7 @@ class _Checker:
                 if fatal:
                     self.missing_env.append(name)
                     self.problem(path, f"environment variable {name} is not set")
-                else:
+                elif not self.quiet:
                     self.warn(path, f"environment variable {name} is not set; using \"\"")
             return found
 
@@ -423,8 +424,10 @@ class _Checker:
                 report(f"{where}provider", f"{exc.message} ({exc.hint})")
                 continue
             self.unknown_keys(settings, ("enabled", "provider", *options), where)
+            self.quiet = not enabled
             values = {key: self.value(settings, key, option, where, fatal=bool(enabled))
                       for key, option in options.items()}
+            self.quiet = False
             result.append(PosConfig(name=str(name), provider=provider, enabled=bool(enabled),
                                     settings=values, env_names=_env_names(settings, options)))
         return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -37,8 +38,6 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
     result = build(site)
     echo(result.summary())
     echo(f"\nSite: http://localhost:{port}/   (Ctrl+C stops)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         subprocess.run([hugo_binary(), "server", "--source", str(site), "--port", str(port),
                         "--bind", "127.0.0.1", "--disableFastRender"], check=False)
-    except KeyboardInterrupt:
-        pass

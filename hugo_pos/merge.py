@@ -14,8 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from hugo_pos.catalog import (
-    Catalog, CatalogItem, CatalogVariant, LocationMenu, Menu, MenuCategory, MenuItem,
-    MenuModifierGroup, MenuOption, MenuVariant, SiteItem, SiteVariant, slug,
+    Catalog,
+    CatalogItem,
+    CatalogVariant,
+    LocationMenu,
+    Menu,
+    MenuCategory,
+    MenuItem,
+    MenuModifierGroup,
+    MenuOption,
+    MenuVariant,
+    SiteItem,
+    SiteVariant,
+    slug,
 )
 from hugo_pos.config import Location, SiteConfig
 from hugo_pos.money import format_money
@@ -31,10 +42,12 @@ class MergeResult:
 
 @dataclass
 class _Index:
-    """One catalog indexed for matching: by SKU and by every POS id value."""
+    """One catalog indexed for matching: by SKU and by each POS id (``("variant_id", "v1")``)."""
 
     catalog: Catalog
     by_sku: dict[str, tuple[CatalogItem, CatalogVariant]] = field(default_factory=dict)
+    by_id: dict[tuple[str, str], list[tuple[CatalogItem, CatalogVariant]]] = field(
+        default_factory=dict)
     used: set[int] = field(default_factory=set)
 
     @classmethod
@@ -44,19 +57,20 @@ class _Index:
             for variant in item.variants:
                 if variant.sku:
                     index.by_sku.setdefault(variant.sku.casefold(), (item, variant))
+                for key, value in {**item.pos, **variant.pos}.items():
+                    index.by_id.setdefault((key, str(value)), []).append((item, variant))
         return index
 
     def find(self, sku: str, mapped: Mapping[str, object] | None):
+        """Return the ``(item, variant)`` a mapping entry names, else the one with this SKU."""
         if mapped:
-            wanted = {k: str(v) for k, v in mapped.items()}
-            for item in self.catalog.items:
-                for variant in item.variants:
-                    ids = {**item.pos, **variant.pos}
-                    if all(str(ids.get(k)) == v for k, v in wanted.items()):
-                        self.used.add(id(variant))
-                        return item, variant
-            return None
-        found = self.by_sku.get(sku.casefold())
+            wanted = [(k, str(v)) for k, v in mapped.items()]
+            candidates = self.by_id.get(wanted[0], [])
+            found = next((c for c in candidates
+                          if all(str({**c[0].pos, **c[1].pos}.get(k)) == v for k, v in wanted)),
+                         None)
+        else:
+            found = self.by_sku.get(sku.casefold())
         if found:
             self.used.add(id(found[1]))
         return found

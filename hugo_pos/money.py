@@ -48,7 +48,8 @@ def to_minor(value: object, currency: str, *, places: int | None = None) -> int:
     digits = minor_units(currency) if places is None else places
     scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{value} has more than {digits} decimals, which {currency} cannot represent")
+        raise MoneyError(
+            f"{value} has more than {digits} decimals, which {currency} cannot represent")
     return int(scaled)
 
 

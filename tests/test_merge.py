@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from hugo_pos.catalog import (
-    Catalog, CatalogItem, CatalogModifier, CatalogOption, CatalogVariant, SiteItem,
-    SiteModifierGroup, SiteOption, SiteVariant,
+    Catalog,
+    CatalogItem,
+    CatalogModifier,
+    CatalogOption,
+    CatalogVariant,
+    SiteItem,
+    SiteModifierGroup,
+    SiteOption,
+    SiteVariant,
 )
 from hugo_pos.config import Location, PosConfig, SiteConfig
 from hugo_pos.merge import merge
@@ -22,8 +29,9 @@ def config(mapping=None) -> SiteConfig:
 
 
 def item(key, price, *, variants=None, modifiers=()) -> SiteItem:
-    return SiteItem(key=key, title=key.title(), category="Rolls", source=f"content/{key.lower()}.md",
-                    sku=key, variants=variants or (SiteVariant(key.title(), key, price),),
+    return SiteItem(key=key, title=key.title(), category="Rolls",
+                    source=f"content/{key.lower()}.md", sku=key,
+                    variants=variants or (SiteVariant(key.title(), key, price),),
                     has_variants=bool(variants), modifiers=modifiers)
 
 
