@@ -1,0 +1,1 @@
+"""Fake POS servers (WSGI apps) for end-to-end tests and benchmarks."""
