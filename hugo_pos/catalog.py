@@ -9,9 +9,11 @@ All are frozen dataclasses; amounts are integer minor units (see ``hugo_pos.mone
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -259,6 +261,20 @@ class Menu:
     minor_units: int
     locations: dict[str, LocationMenu]
 
+    @cached_property
+    def json_text(self) -> str:
+        """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n"
+
+    def versioned(self) -> Menu:
+        """Return this menu with ``version`` set to a hash of the rest of its content."""
+        text = replace(self, version="").json_text
+        version = hashlib.sha256(text.encode()).hexdigest()[:16]
+        menu = replace(self, version=version)
+        # The text is already known: only the version differs (it is the first key).
+        menu.__dict__["json_text"] = text.replace('{"version":""', f'{{"version":"{version}"', 1)
+        return menu
+
     def to_json(self) -> dict:
         """Return menu.json's content (DESIGN §4), keys in a stable order."""
         return {
@@ -292,10 +308,12 @@ def _item_json(item: MenuItem) -> dict:
     return {
         "name": item.name, "description": item.description, "image": item.image,
         "category": item.category,
-        "variants": [asdict(v) for v in item.variants],
+        "variants": [{"id": v.id, "name": v.name, "price": v.price, "available": v.available,
+                      "reason": v.reason, "pos": v.pos} for v in item.variants],
         "modifier_groups": [
             {"id": g.id, "name": g.name, "min": g.min, "max": g.max,
-             "options": [asdict(o) for o in g.options]}
+             "options": [{"id": o.id, "name": o.name, "price": o.price, "available": o.available,
+                          "pos": o.pos} for o in g.options]}
             for g in item.modifier_groups],
     }
 

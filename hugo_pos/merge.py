@@ -7,11 +7,9 @@ availability and POS ids from the location's catalog POS. Every enabled POS cont
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hugo_pos.catalog import (
     Catalog,
@@ -92,7 +90,7 @@ def merge(config: SiteConfig, items: tuple[SiteItem, ...],
             _warn_unused(loc, name, index, warnings)
     menu = Menu(version="", currency=config.currency, minor_units=config.minor_units,
                 locations=locations)
-    return MergeResult(menu=replace(menu, version=content_version(menu)), warnings=warnings)
+    return MergeResult(menu=menu.versioned(), warnings=warnings)
 
 
 def _merge_location(config: SiteConfig, loc: Location, items: tuple[SiteItem, ...],
@@ -222,10 +220,3 @@ def _warn_unused(loc: Location, name: str, index: _Index, warnings: list[str]) -
 
 def _label(item: SiteItem, variant: SiteVariant) -> str:
     return f"{item.title} ({variant.name})" if item.has_variants else item.title
-
-
-def content_version(menu: Menu) -> str:
-    """Return a hash of the menu's content (its ``version`` aside): same menu, same version."""
-    payload = {**menu.to_json(), "version": ""}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

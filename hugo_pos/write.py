@@ -9,7 +9,6 @@ Only public fields are written: no POS setting ever reaches an output.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -38,8 +37,8 @@ DEFAULT_STRINGS = {
 
 
 def render_menu_json(menu: Menu) -> str:
-    """Return menu.json's text: stable key order, UTF-8, newline-terminated."""
-    return json.dumps(menu.to_json(), indent=1, ensure_ascii=False) + "\n"
+    """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated."""
+    return menu.json_text
 
 
 def render_config_js(menu: Menu, config: SiteConfig) -> str:
