@@ -131,6 +131,75 @@ def demo(site: Path, port: int, relay_port: int) -> None:
     run_demo(site if str(site) != "." else None, port=port, relay_port=relay_port, echo=click.echo)
 
 
+def _load_site(site: Path):
+    """Load a site's config (remembering its secrets for redaction) and its menu items."""
+    from hugo_pos.config import load_config
+    from hugo_pos.site import read_site
+
+    config = load_config(site)
+    _remember_secrets(config)
+    return config, read_site(config)
+
+
+@cli.command()
+@site_option
+@click.option("--provider", "provider_name", required=True,
+              help="The POS to push to, e.g. loyverse.")
+@click.option("--location", default=None, help="Only this location id.")
+@click.option("--apply", "apply", is_flag=True, help="Carry the plan out (default: only show it).")
+@verbosity_options
+def sync(site: Path, provider_name: str, location: str | None, apply: bool, verbose: int,
+         quiet: bool) -> None:
+    """Plan (and with --apply make) POS items from the site menu. Never deletes."""
+    from hugo_pos.sync import plan_sync, render_plans
+
+    setup_logging(-1 if quiet else verbose)
+    config, items = _load_site(site)
+    click.echo(render_plans(plan_sync(config, items, provider_name, location, apply)))
+
+
+@cli.command()
+@site_option
+@click.option("--location", default=None, help="Only this location id.")
+@verbosity_options
+def diff(site: Path, location: str | None, verbose: int, quiet: bool) -> None:
+    """Show drift between the site menu and each POS (prices, missing items); writes nothing."""
+    from hugo_pos.sync import find_drift
+
+    setup_logging(-1 if quiet else verbose)
+    config, items = _load_site(site)
+    drift = find_drift(config, items, location)
+    for line in drift:
+        click.echo(line)
+    click.echo(f"{len(drift)} difference(s)" if drift else "no drift: the site and the POS agree")
+
+
+@cli.group()
+def webhooks() -> None:
+    """Manage the POS webhooks that keep the relay up to date."""
+
+
+@webhooks.command("register")
+@site_option
+@click.option("--location", default=None, help="Only this location id.")
+@verbosity_options
+def webhooks_register(site: Path, location: str | None, verbose: int, quiet: bool) -> None:
+    """Subscribe the relay to each POS's webhooks (idempotent)."""
+    import os
+
+    from hugo_pos.config import read_dotenv
+    from hugo_pos.sync import register_webhooks
+
+    setup_logging(-1 if quiet else verbose)
+    config, _ = _load_site(site)
+    token = os.environ.get("HUGO_POS_WEBHOOK_TOKEN") or read_dotenv(site / ".env").get(
+        "HUGO_POS_WEBHOOK_TOKEN")
+    if token:
+        REDACT.secrets.add(token)
+    for line in register_webhooks(config, token, location):
+        click.echo(line)
+
+
 def main() -> None:
     """Entry point of the ``hugo_pos`` console script."""
     cli()

@@ -39,6 +39,7 @@ from hugo_pos.providers.loyverse_catalog import (
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.loyverse.com/v1.0"
+URL_TOKEN_HEADER = "X-Hugo-Pos-Url-Token"  # how the relay passes a webhook URL's token
 RATE = (250, 300.0)  # the API allows 300 requests per 300 s per account, shared with other apps
 
 
@@ -237,18 +238,20 @@ class LoyverseProvider(Provider):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str, *,
                        token: str | None = None, expected_token: str | None = None) -> bool:
-        """Return whether a webhook request is authentic.
+        """Return whether a webhook request is authentic (constant-time comparisons).
 
-        ``secret`` is the OAuth client secret (falls back to the ``webhook_secret`` setting /
-        ``LOYVERSE_WEBHOOK_SECRET``): when there is one, a valid ``X-Loyverse-Signature`` is
-        required. Without one, the URL's ``token`` must equal ``expected_token``
-        (``HUGO_POS_WEBHOOK_TOKEN``). Comparisons are constant-time.
+        Signed mode: ``secret`` is the OAuth client secret (default: the ``webhook_secret``
+        setting, i.e. ``LOYVERSE_WEBHOOK_SECRET``) and ``X-Loyverse-Signature`` must be the hex
+        HMAC-SHA1 of ``body``. URL-token mode (personal-token webhooks, unsigned): the token
+        from the URL, given as ``token`` or in the relay's ``X-Hugo-Pos-Url-Token`` header,
+        must equal ``expected_token`` (default: ``secret``, which the relay sets to
+        ``HUGO_POS_WEBHOOK_TOKEN`` on that route).
         """
+        url_token = token if token is not None else hooks.header(headers, URL_TOKEN_HEADER)
+        if url_token is not None:
+            return hooks.token_ok(url_token, expected_token or secret)
         secret = secret or str(self.settings.get("webhook_secret") or "")
-        if secret:
-            return hooks.signature_ok(body, hooks.header(headers, hooks.SIGNATURE_HEADER),
-                                      secret)
-        return hooks.token_ok(token, expected_token)
+        return hooks.signature_ok(body, hooks.header(headers, hooks.SIGNATURE_HEADER), secret)
 
     def parse_webhook(self, body: bytes) -> list[WebhookEvent]:
         """Turn a webhook body into events (see ``loyverse_webhooks.parse_events``).
