@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hugo_pos.catalog import LocationMenu, Menu, MenuItem, MenuModifierGroup, MenuOption, MenuVariant
+from hugo_pos.catalog import (
+    LocationMenu,
+    Menu,
+    MenuItem,
+    MenuModifierGroup,
+    MenuOption,
+    MenuVariant,
+)
 
 log = logging.getLogger(__name__)
 

@@ -243,8 +243,9 @@ class Store:
         """
         with self.transaction() as tx:
             inserted = tx.run(
-                "INSERT INTO idempotency_keys (idem_key, fingerprint, order_id, status_code, response,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+                "INSERT INTO idempotency_keys (idem_key, fingerprint, order_id, status_code,"
+                " response, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (idem_key) DO NOTHING",
                 (key, fingerprint, order["id"], status_code, json.dumps(response), now)).rowcount
             if not inserted:
                 return False, tx.row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
@@ -391,6 +392,9 @@ class Store:
 
     def claim_events(self, *, now: float, until: float, limit: int) -> list[dict]:
         """Claim unprocessed webhook events (payload decoded)."""
+        if self.read().row("SELECT 1 AS waiting FROM webhook_events"
+                           " WHERE processed_at IS NULL LIMIT 1") is None:
+            return []
         with self.transaction() as tx:
             rows = tx.rows(
                 "UPDATE webhook_events SET claimed_until = ?"
@@ -435,6 +439,11 @@ class Store:
             tx.run("INSERT INTO timers (name, due_at, first_at) VALUES (?, ?, ?)"
                    " ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at",
                    (name, due, first))
+
+    def timer_due(self, name: str, now: float) -> bool:
+        """Return whether timer ``name`` is due (a cheap read before ``take_timer``)."""
+        return self.read().row("SELECT 1 AS due FROM timers WHERE name = ? AND due_at <= ?",
+                               (name, now)) is not None
 
     def take_timer(self, name: str, now: float) -> bool:
         """Return True (once, for one caller) when timer ``name`` is due, and clear it."""

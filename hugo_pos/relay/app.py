@@ -1,0 +1,212 @@
+"""The relay's WSGI app (Flask's app factory): ``create_app(settings)`` (DESIGN §6).
+
+Served by gunicorn (``gunicorn 'hugo_pos.relay.app:create_app()'``, see gunicorn.conf.py) or by
+``hugo_pos relay serve``. With no argument, the settings come from the environment
+(``HUGO_POS_SITE`` or ``HUGO_POS_CONFIG``, ``HUGO_POS_MENU_URL``, ``HUGO_POS_DATABASE_URL``...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from importlib.resources import files
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from hugo_pos.errors import OrderRejected
+from hugo_pos.relay.metrics import render_metrics
+from hugo_pos.relay.service import Relay
+from hugo_pos.relay.settings import RelaySettings
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("hugo_pos.relay.access")
+
+MAX_BODY = 32 * 1024
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_CODES = {400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+          413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
+          500: "internal", 503: "unavailable"}
+_TOKEN_PATH = re.compile(r"^(/(?:v1/)?webhooks/[a-z0-9_-]+/)[^/?]+")
+
+
+def error(code: str, message: str, field: str | None, status: int, **extra) -> Response:
+    """The relay's error response: ``{"error": {code, message, field, ...}}``."""
+    response = jsonify({"error": {"code": code, "message": message, "field": field, **extra}})
+    response.status_code = status
+    return response
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for logs: URL tokens of webhook routes replaced by ``***``."""
+    return _TOKEN_PATH.sub(r"\1***", path)
+
+
+def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = None) -> Flask:
+    """Build the relay's WSGI app from ``settings`` (default: ``RelaySettings.from_env()``).
+
+    ``relay`` may be passed ready-made (tests share one between the app and a worker).
+    """
+    from hugo_pos.relay.board import board
+    from hugo_pos.relay.webhooks import webhooks
+
+    relay = relay or Relay(settings or RelaySettings.from_env())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False
+    app.extensions["hugo_pos_relay"] = relay
+    app.register_blueprint(webhooks)
+    app.register_blueprint(webhooks, url_prefix="/v1", name="webhooks_v1")
+    app.register_blueprint(board)
+    _worker_starter(app, relay)
+    origins = set(relay.config.site_origins)
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and origin in origins and request.path.startswith("/v1/"):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.vary.add("Origin")
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access_log.info("%s %s %s", request.method, redact_path(request.path),
+                        response.status_code,
+                        extra={"method": request.method, "path": redact_path(request.path),
+                               "status": response.status_code, "ms": round(elapsed, 2),
+                               "order_id": g.get("order_id")})
+        return response
+
+    @app.errorhandler(OrderRejected)
+    def _rejected(exc: OrderRejected) -> Response:
+        return error(exc.code, exc.message, exc.field, exc.status, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        message = "the body is larger than 32 KB" if code == 413 else exc.description
+        response = error(_CODES.get(code, "error"), message, None, code)
+        if code == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, redact_path(request.path))
+        return error("internal", "internal error; the order was not taken", None, 500)
+
+    @app.post("/v1/orders")
+    def post_order() -> Response:
+        client = relay.clients.of(request.remote_addr, request.headers.get("X-Forwarded-For"))
+        wait = relay.limiter.check(client)
+        if wait:
+            response = error("rate_limited", f"too many orders; retry in {wait} s", None, 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        key = request.headers.get("Idempotency-Key", "")
+        if not _KEY.match(key):
+            return error("idempotency_key_required", "send an Idempotency-Key header (a "
+                         "random string, e.g. a UUID) with every order", "Idempotency-Key", 400)
+        try:
+            data = json.loads(request.get_data())
+        except (ValueError, UnicodeDecodeError):
+            return error("invalid_json", "the body is not valid JSON", "body", 400)
+        status, body = relay.place_order(data, key, request.host_url)
+        g.order_id = body.get("order_id")
+        response = jsonify(body)
+        response.status_code = status
+        return response
+
+    @app.get("/v1/orders/<order_id>")
+    def get_order(order_id: str) -> Response:
+        view = relay.order_view(order_id)
+        if view is None:
+            return error("not_found", f"no order {order_id!r}", "order_id", 404)
+        g.order_id = order_id
+        return jsonify(view)
+
+    @app.get("/v1/locations/<location_id>/availability")
+    def get_availability(location_id: str) -> Response:
+        from hugo_pos.relay.webhooks import availability_view
+
+        view = availability_view(relay, location_id)
+        if view is None:
+            return error("unknown_location", f"unknown location {location_id!r}", "location",
+                         404)
+        return jsonify(view)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        store_ok = relay.store.ping()
+        loaded = relay.menu.current()
+        body = {"status": "ready" if store_ok and loaded else "not_ready", "store": store_ok,
+                "menu": loaded.menu.version if loaded else None}
+        if not loaded:
+            body["menu_error"] = relay.menu.error
+        response = jsonify(body)
+        response.status_code = 200 if store_ok and loaded else 503
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(render_metrics(relay), mimetype="text/plain",
+                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    @app.get("/openapi.yaml")
+    def openapi_yaml() -> Response:
+        return Response(openapi_text(), mimetype="application/yaml")
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Response:
+        return jsonify(openapi_document())
+
+    return app
+
+
+def openapi_text() -> str:
+    """The relay's OpenAPI document (relay/openapi.yaml) as text."""
+    return files("hugo_pos.relay").joinpath("openapi.yaml").read_text(encoding="utf-8")
+
+
+def openapi_document() -> dict:
+    """The relay's OpenAPI document, parsed."""
+    import yaml
+
+    return yaml.safe_load(openapi_text())
+
+
+def _worker_starter(app: Flask, relay: Relay) -> None:
+    """Start the delivery thread in the serving process on its first request.
+
+    Started lazily (not in create_app) so that a server that imports the app and then forks
+    (gunicorn --preload) runs the thread in each worker process, never in the dead parent.
+    """
+    if relay.settings.worker != "thread":
+        return
+    state = {"pid": None}
+    lock = threading.Lock()
+
+    @app.before_request
+    def _ensure_worker() -> None:
+        if state["pid"] == os.getpid():
+            return
+        with lock:
+            if state["pid"] != os.getpid():
+                from hugo_pos.relay.deliver import Worker
+
+                Worker(relay).start()
+                state["pid"] = os.getpid()

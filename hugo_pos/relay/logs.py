@@ -1,0 +1,44 @@
+"""JSON log lines for the relay (one object per line), with secrets redacted.
+
+Used by ``hugo_pos relay serve|worker`` and by gunicorn.conf.py. Records carry the fields passed
+as ``extra`` (order_id, pos, status, ...); customer phone numbers are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as ``{"ts", "level", "logger", "message", ...extra}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one JSON line."""
+        when = datetime.fromtimestamp(record.created, UTC)
+        entry = {"ts": when.isoformat(timespec="milliseconds"),
+                 "level": record.levelname.lower(), "logger": record.name,
+                 "message": record.getMessage()}
+        entry.update({k: v for k, v in vars(record).items()
+                      if k not in _STANDARD and not k.startswith("_") and v is not None})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def setup_json_logging(level: int = logging.INFO, secrets: set[str] | None = None) -> None:
+    """Send every log record to stderr as JSON, redacting ``secrets``."""
+    from hugo_pos.cli import REDACT
+
+    REDACT.secrets.update(secrets or ())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(REDACT)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its access log shows raw URLs
