@@ -183,3 +183,11 @@ def test_location_page_lists_opening_hours(built_example: Path):
     assert days == {"Monday": "Closed", "Tuesday": "Closed", "Wednesday": "17:00–22:00",
                     "Thursday": "17:00–22:00", "Friday": "18:00–02:00",
                     "Saturday": "18:00–02:00", "Sunday": "Closed"}
+
+
+def test_menu_items_link_to_their_own_pages(built_example: Path):
+    page = _page(built_example, "locations", "mucurapo")
+    for href in ("/menu/rolls/dragon-roll/", "/menu/drinks/water/", "/menu/nigiri/flying-fish/",
+                 "/menu/rolls/tempura-shrimp/"):
+        assert href in page.links
+        assert (built_example / "public" / href.strip("/") / "index.html").is_file()

@@ -31,7 +31,7 @@ MENU = {
         "categories": [{"id": "rolls", "name": "Rolls", "items": ["ROLL-A", "menu/rolls/b"]}],
         "items": {
             "ROLL-A": {
-                "name": "Roll A & Co", "description": "Eel <b>and</b> rice", "image": "",
+                "name": "Roll A & Co", "description": "Eel <b>and</b> rice", "image": "/img/a.jpg",
                 "category": "Rolls",
                 "variants": [
                     {"id": "ROLL-A-4", "name": "4 pc", "price": 5500, "available": False,
@@ -45,7 +45,7 @@ MENU = {
                                          {"id": "o2", "name": "Truffle", "price": 1250,
                                           "available": False, "pos": {}}]}]},
             "menu/rolls/b": {
-                "name": "Roll B", "description": "", "image": "/img/b.jpg", "category": "Rolls",
+                "name": "Roll B", "description": "", "image": "b.svg", "category": "Rolls",
                 "variants": [{"id": "menu/rolls/b", "name": "Roll B", "price": 4000,
                               "available": False, "reason": "not_in_pos", "pos": {}}],
                 "modifier_groups": []}}}}}
@@ -112,12 +112,12 @@ def test_money_takes_currency_from_the_menu_when_given_a_bare_amount(tmp_path: P
 
 
 def test_shortcode_renders_sold_out_and_unavailable_with_their_reasons(tmp_path: Path):
-    site = make_site(tmp_path / "site", MENU, {"menu.md": MENU_PAGE})
+    site = make_site(tmp_path / "site", MENU, {"order.md": MENU_PAGE})
 
     done = hugo(site)
 
     assert done.returncode == 0, done.stderr
-    html = (site / "public/menu/index.html").read_text("utf-8")
+    html = (site / "public/order/index.html").read_text("utf-8")
     page = read_menu_html(html)
     assert list(page.items) == ["ROLL-A", "menu/rolls/b"]
     roll = page.items["ROLL-A"]
@@ -134,15 +134,34 @@ def test_shortcode_renders_sold_out_and_unavailable_with_their_reasons(tmp_path:
     b = page.items["menu/rolls/b"].variants["menu/rolls/b"]
     assert b.get("unavailable") == "Not available online"
     assert b.get("name") == ""  # a single variant named like its item is not repeated
-    assert '<img class="hugo-pos-item-image" src="/img/b.jpg" alt=""' in html
+    assert '<img class="hugo-pos-item-image" src="/img/a.jpg" alt=""' in html
+    assert '<img class="hugo-pos-item-image" src="b.svg" alt=""' in html  # no page to resolve it
     assert "https://wa.me/18685550199?text=Hi%20Test%20Shop%2C%20I%27d%20like%20to%20order%3A%20" \
         in page.links
     assert 'data-location="main" data-currency="TTD" data-minor-units="2"' in html
 
 
+def test_items_link_to_their_pages_and_bundle_images_resolve(tmp_path: Path):
+    site = make_site(tmp_path / "site", MENU, {
+        "order.md": MENU_PAGE,
+        "menu/rolls/a.md": "---\ntitle: Roll A\nsku: ROLL-A\n---\n",
+        "menu/rolls/b/index.md": "---\ntitle: Roll B\n---\n",  # no sku: key is the path
+        "menu/rolls/b/b.svg": '<svg xmlns="http://www.w3.org/2000/svg"/>'})
+
+    done = hugo(site)
+
+    assert done.returncode == 0, done.stderr
+    html = (site / "public/order/index.html").read_text("utf-8")
+    assert 'href="/menu/rolls/a/">Roll A &amp; Co</a>' in html
+    assert 'href="/menu/rolls/b/">Roll B</a>' in html
+    assert '<img class="hugo-pos-item-image" src="/menu/rolls/b/b.svg" alt=""' in html
+    assert (site / "public/menu/rolls/b/b.svg").is_file()
+    assert read_menu_html(html).items["ROLL-A"].get("name") == "Roll A & Co"
+
+
 def test_unknown_location_fails_the_build_naming_the_known_ones(tmp_path: Path):
     site = make_site(tmp_path / "site", MENU, {
-        "menu.md": '---\ntitle: Menu\n---\n{{< hugo-pos-menu location="nowhere" >}}\n'})
+        "order.md": '---\ntitle: Menu\n---\n{{< hugo-pos-menu location="nowhere" >}}\n'})
 
     done = hugo(site)
 
@@ -151,13 +170,13 @@ def test_unknown_location_fails_the_build_naming_the_known_ones(tmp_path: Path):
 
 
 def test_site_not_built_yet_renders_a_notice_and_warns(tmp_path: Path):
-    site = make_site(tmp_path / "site", None, {"menu.md": MENU_PAGE})
+    site = make_site(tmp_path / "site", None, {"order.md": MENU_PAGE})
 
     done = hugo(site)
 
     assert done.returncode == 0, done.stderr
     assert "hugo-pos: no menu data (data/hugo_pos/menu.json)" in done.stdout + done.stderr
-    html = (site / "public/menu/index.html").read_text("utf-8")
+    html = (site / "public/order/index.html").read_text("utf-8")
     assert "The menu is not built yet." in html and "data-hugo-pos-item" not in html
 
 
