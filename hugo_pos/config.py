@@ -30,6 +30,11 @@ FULFILMENTS = ("pickup", "delivery", "dine_in")
 DEFAULT_FULFILMENT = {"restaurant": ("pickup", "delivery", "dine_in"), "food-truck": ("pickup",)}
 _ENV = re.compile(r"\{\{-?\s*env\s+(?:\"([^\"]+)\"|`([^`]+)`)\s*-?\}\}")
 _ID = re.compile(r"^[a-z0-9-]+$")
+
+
+def _env_refs(text: str) -> list[str]:
+    """Return the env var names a value refers to: ``{{ env `A` }}`` -> ["A"]."""
+    return [a or b for a, b in _ENV.findall(text)]
 _MISSING = object()
 
 
@@ -49,15 +54,20 @@ class Option:
     choices: tuple = ()
     env: str | None = None
 
-    def validate(self, value: Any) -> Any:
-        """Return ``value`` coerced to the option's type, or raise ValueError saying why."""
-        value = _coerce(value, self.kind)
+    def validate(self, value: Any, show: bool = True) -> Any:
+        """Return ``value`` coerced to the option's type, or raise ValueError saying why.
+
+        With ``show=False`` (a value read from the environment, maybe a secret) the message
+        names the value's type but never the value.
+        """
+        value = _coerce(value, self.kind, show)
         if self.choices and value not in self.choices:
-            raise ValueError(f"expected one of {', '.join(map(str, self.choices))}, got {value!r}")
+            got = f", got {value!r}" if show else ""
+            raise ValueError(f"expected one of {', '.join(map(str, self.choices))}{got}")
         return value
 
 
-def _coerce(value: Any, kind: type) -> Any:
+def _coerce(value: Any, kind: type, show: bool = True) -> Any:
     if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if kind is int and isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
@@ -65,7 +75,7 @@ def _coerce(value: Any, kind: type) -> Any:
     if kind is bool and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
         return value.lower() in ("true", "1")
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"expected {_TYPE_NAMES[kind]} but received {_describe(value)}")
+        raise ValueError(f"expected {_TYPE_NAMES[kind]} but received {_describe(value, show)}")
     return value
 
 
@@ -73,11 +83,11 @@ _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: 
                dict: "a mapping"}
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, show: bool = True) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
              list: "a list", dict: "a mapping", type(None): "nothing (null)"}
-    return f"{names.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(
-        value, (list, dict)) else names[type(value)]
+    name = names.get(type(value), type(value).__name__)
+    return f"{name} ({value!r})" if show and not isinstance(value, (list, dict)) else name
 
 
 @dataclass(frozen=True)
@@ -284,15 +294,18 @@ class _Checker:
             if option.required and fatal:
                 self.problem(f"{path}{key}", "required but missing")
             return option.default
+        from_env = isinstance(raw, str) and "{{" in raw
         raw = self.resolve(raw, f"{path}{key}", fatal, option.secret)
         if raw == "" and option.kind is not str:
             return option.default
         if raw == "" and option.required and fatal:
             return option.default
         try:
-            return option.validate(raw)
+            return option.validate(raw, show=not from_env and not option.secret)
         except ValueError as exc:
-            self.problem(f"{path}{key}", str(exc))
+            source = f" (from {', '.join(_env_refs(data[key]))})" if from_env else ""
+            report = self.warn if self.quiet else self.problem
+            report(f"{path}{key}", f"{exc}{source}")
             return option.default
 
     # -- the file's structure ------------------------------------------------------------------

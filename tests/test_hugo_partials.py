@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import hugo_bin
 from menu_html import read_menu_html
+from site_support import hugo_bin
 
 from hugo_pos.module import install_module
 from hugo_pos.money import format_money

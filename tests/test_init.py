@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import hugo_bin
+from site_support import hugo_bin
 
 
 def test_init_scaffolds_then_builds_with_the_real_hugo(tmp_path, run_cli):
