@@ -58,6 +58,8 @@ setup(
             "schemathesis>=3.30",
             "kubernetes-validate>=1.30",
             "ruff>=0.5",
+            "setuptools>=68",
+            "wheel",
         ],
     },
     entry_points={
