@@ -1,0 +1,122 @@
+"""The store on SQLite and on a real PostgreSQL server (HUGO_POS_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from relay_support import make_app, make_relay, order_body
+
+from hugo_pos.relay.store import open_store
+
+
+def _order(store, order_id: str, now: float, pos=("local",)) -> None:
+    created, _ = store.create_order(
+        key=f"key-{order_id}", fingerprint="f", now=now, status_code=201,
+        response={"order_id": order_id},
+        order={"id": order_id, "location": "town", "total": 100, "currency": "TTD",
+               "data": {"lines": []}},
+        deliveries=[{"pos_name": p, "provider": p} for p in pos])
+    assert created
+
+
+def test_orders_deliveries_and_status(store_url):
+    store = open_store(store_url)
+    open_store(store_url)  # opening again (another replica) migrates nothing twice
+    _order(store, "A", 100.0, pos=("loyverse", "odoo"))
+    claims = store.claim_deliveries(now=100.0, until=130.0, worker="w1", limit=10)
+    assert sorted((c.pos_name, c.attempts, c.ambiguous) for c in claims) == [
+        ("loyverse", 1, False), ("odoo", 1, False)]
+    assert store.claim_deliveries(now=101.0, until=131.0, worker="w2", limit=10) == []
+    loyverse, odoo = sorted(claims, key=lambda c: c.pos_name)
+    store.finish_delivery(loyverse, worker="w1", status="delivered", now=102.0, pos_ref="R-1")
+    assert store.order("A")["status"] == "received"
+    store.finish_delivery(odoo, worker="w1", status="failed", now=102.0, error="bad token")
+    order = store.order("A")
+    assert order["status"] == "attention"
+    assert {d["pos_name"]: (d["status"], d["pos_ref"], d["last_error"])
+            for d in order["deliveries"]} == {"loyverse": ("delivered", "R-1", None),
+                                              "odoo": ("failed", None, "bad token")}
+    assert store.requeue("A", 200.0) == 1
+    assert store.order("A")["status"] == "received"
+    again = store.claim_deliveries(now=200.0, until=230.0, worker="w1", limit=10)
+    assert [(c.pos_name, c.attempts, c.budget_from) for c in again] == [("odoo", 2, 200.0)]
+    store.finish_delivery(again[0], worker="w1", status="delivered", now=201.0, pos_ref="7")
+    assert store.order("A")["status"] == "in_pos"
+    stats = store.stats()
+    assert {r["status"]: r["n"] for r in stats["orders"]} == {"in_pos": 1}
+    assert int(stats["latency"]["count"]) == 2
+
+
+def test_an_expired_claim_comes_back_ambiguous_and_the_late_worker_changes_nothing(store_url):
+    store = open_store(store_url)
+    _order(store, "B", 100.0)
+    (first,) = store.claim_deliveries(now=100.0, until=130.0, worker="dead", limit=5)
+    assert store.claim_deliveries(now=129.0, until=159.0, worker="w2", limit=5) == []
+    (second,) = store.claim_deliveries(now=131.0, until=161.0, worker="w2", limit=5)
+    assert second.ambiguous and second.attempts == 2
+    store.finish_delivery(first, worker="dead", status="failed", now=132.0, error="late")
+    assert store.order("B")["deliveries"][0]["status"] == "pending"
+    store.finish_delivery(second, worker="w2", status="delivered", now=133.0)
+    assert store.order("B")["status"] == "in_pos"
+
+
+def test_concurrent_workers_never_claim_the_same_delivery(store_url):
+    store = open_store(store_url)
+    for i in range(60):
+        _order(store, f"C{i}", 100.0)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        while True:
+            claims = store.claim_deliveries(now=100.0, until=130.0, worker=name, limit=3)
+            if not claims:
+                return
+            with lock:
+                claimed.extend(c.order_id for c in claims)
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(work, [f"w{i}" for i in range(6)]))
+    assert sorted(claimed) == sorted(f"C{i}" for i in range(60))
+
+
+def test_webhook_events_dedupe_and_timers_debounce(store_url):
+    store = open_store(store_url)
+    args = dict(provider="loyverse", kind="stock", pos_name="loyverse", location=None,
+                payload={"event": {}}, needs_confirm=False)
+    assert store.add_event(event_id="e1", now=1.0, **args)
+    assert not store.add_event(event_id="e1", now=2.0, **args)
+    (row,) = store.claim_events(now=3.0, until=33.0, limit=10)
+    assert row["event_id"] == "e1" and store.claim_events(now=4.0, until=34.0, limit=10) == []
+    store.finish_event("loyverse", "e1", "applied", 5.0)
+    assert store.claim_events(now=100.0, until=130.0, limit=10) == []
+    store.schedule_timer("rebuild", 10.0, 30.0, 100.0)
+    store.schedule_timer("rebuild", 20.0, 30.0, 100.0)  # a burst pushes the call back
+    assert not store.timer_due("rebuild", 49.0) and store.timer_due("rebuild", 50.0)
+    assert store.take_timer("rebuild", 50.0) and not store.take_timer("rebuild", 50.0)
+    store.set_availability("town", ["X", "Y"], False, 1.0)
+    store.set_availability("town", ["Y"], True, 2.0)
+    assert store.availability("town") == {"X": False, "Y": True}
+
+
+def test_50_concurrent_posts_with_one_key_make_one_order(site, store_url, clock):
+    relay = make_relay(site, store_url, clock)
+    app = make_app(relay)
+    body = json.dumps(order_body())
+    barrier = threading.Barrier(50)
+
+    def send(_: int):
+        barrier.wait()
+        response = app.test_client().post("/v1/orders", data=body,
+                                          content_type="application/json",
+                                          headers={"Idempotency-Key": "same-key"})
+        return response.status_code, response.json
+
+    with ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(send, range(50)))
+    assert {status for status, _ in results} == {201}
+    assert len({json.dumps(body, sort_keys=True) for _, body in results}) == 1
+    orders = relay.store.orders(limit=100)
+    assert len(orders) == 1 and len(orders[0]["deliveries"]) == 1
