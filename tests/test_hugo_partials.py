@@ -52,12 +52,13 @@ MENU = {
 
 
 def make_site(root: Path, menu: dict | None, pages: dict[str, str],
-              layouts: dict[str, str] | None = None, data: dict | None = None) -> Path:
+              layouts: dict[str, str] | None = None, data: dict | None = None,
+              config: str = "") -> Path:
     """Write a Hugo site using the hugo-pos module, with the given content and layouts."""
     root.mkdir(parents=True)
     (root / "hugo.toml").write_text(
         'baseURL = "https://shop.example/"\ntitle = "Test Shop"\ntheme = ["hugo-pos"]\n'
-        'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n', encoding="utf-8")
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n' + config, encoding="utf-8")
     install_module(root)
     files = {f"content/{name}": text for name, text in pages.items()}
     files.update({f"layouts/{name}": text for name, text in (layouts or {}).items()})
@@ -189,3 +190,18 @@ def test_shortcode_without_location_uses_the_page_location(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert set(read_menu_html((site / "public/here/index.html").read_text("utf-8")).items) == {
         "ROLL-A", "menu/rolls/b"}
+
+
+def test_a_language_without_hugo_pos_strings_falls_back_to_english(tmp_path: Path):
+    site = make_site(tmp_path / "site", MENU, {"order.md": MENU_PAGE},
+                     config='defaultContentLanguage = "fr"\n')
+
+    done = hugo(site)
+
+    assert done.returncode == 0, done.stderr
+    page = read_menu_html((site / "public/order/index.html").read_text("utf-8"))
+    for text in ("Order on WhatsApp", "Prices in TTD, taxes included.", "(choose 1 to 2)",
+                 "Sold out", "Not available online"):
+        assert text in page.text
+    assert "https://wa.me/18685550199?text=Hi%20Test%20Shop%2C%20I%27d%20like%20to%20order%3A%20" \
+        in page.links
