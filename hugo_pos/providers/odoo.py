@@ -75,8 +75,10 @@ class OdooProvider(Provider):
                  clock: Callable[[], datetime] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(settings, context)
-        self.settings.setdefault("order_state", "draft")
-        self.settings.setdefault("api", "auto")
+        for key, option in self.options.items():
+            # Built outside config.load_config (relay, tests), ids may still be strings.
+            value = self.settings.get(key)
+            self.settings[key] = option.default if value in (None, "") else option.validate(value)
         if self.settings["order_state"] == "paid" and not self.settings.get("payment_method_id"):
             raise ConfigError(
                 [f"data/locations.yaml: location {context.location.id}: pos.{context.pos_name}."

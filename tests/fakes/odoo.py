@@ -328,7 +328,8 @@ def _json(data: Any, status: int = 200) -> Response:
 def serve(app: Any) -> Iterator[str]:
     """Run a WSGI app on a loopback port in a thread; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
