@@ -456,7 +456,8 @@ def serve(app) -> Iterator[str]:
     """Serve a WSGI app on a loopback port in a thread; yields its Loyverse base URL
     (``http://127.0.0.1:PORT/v1.0``)."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/v1.0"
