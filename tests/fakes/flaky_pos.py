@@ -69,7 +69,7 @@ class FlakyPos:
     def start(self) -> str:
         """Serve on a free loopback port in a thread; return the base URL."""
         self.server = make_server("127.0.0.1", 0, self, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return f"http://127.0.0.1:{self.server.port}"
 
     def stop(self) -> None:
