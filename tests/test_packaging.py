@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,9 +11,14 @@ from site_support import REPO
 
 
 def test_wheel_carries_the_hugo_module_and_templates(tmp_path):
+    # Build from a copy: setuptools writes build/ and *.egg-info beside setup.py.
+    source = tmp_path / "src"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "examples",
+        "tests", "bench", "node_modules", ".hugo_pos"))
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
+         "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("hugo_pos-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
