@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import pytest
 from fakes.odoo import NO_SESSION, serve
@@ -113,7 +114,7 @@ def test_odoo_17_create_from_ui_raises_key_error_on_a_missing_key():
     with serve(seeded.fake) as url:
         provider = provider_for(url, seeded)
         order = order_of(provider, [("ROLL-DRAGON", 1)])
-        lines = price_lines(order, {}, __import__("decimal").Decimal("0.01"), False)
+        lines = price_lines(order, {}, Decimal("0.01"), False)
         payload = create_from_ui_payload(order, lines, major=17, session_id=seeded.session_id,
                                          user_id=2, pricelist_id=None, payment_method_id=None)
         del payload["data"]["sequence_number"]
