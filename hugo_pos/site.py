@@ -138,7 +138,8 @@ def _item(path: Path, meta: dict, config: SiteConfig, categories: dict, section:
     return SiteItem(
         key=sku or page_path, title=title.strip(), category=category, variants=variants,
         source=rel, sku=sku, description=str(meta.get("description") or ""),
-        image=str(meta.get("image") or ""), weight=_int(meta.get("weight"), 0),
+        image=_image_url(str(meta.get("image") or ""), page_path, path.stem == "index"),
+        weight=_int(meta.get("weight"), 0),
         category_weight=category_weight, locations=locations,
         modifiers=_modifiers(meta.get("modifiers"), config.currency, problem),
         has_variants=bool(meta.get("variants")))
@@ -147,6 +148,13 @@ def _item(path: Path, meta: dict, config: SiteConfig, categories: dict, section:
 _HUGO_KEYS = ("date", "lastmod", "publishDate", "expiryDate", "slug", "url", "aliases", "tags",
               "summary", "layout", "type", "params", "build", "cascade", "menus", "linkTitle",
               "keywords", "outputs", "resources", "translationKey", "headless", "location")
+
+
+def _image_url(image: str, page_path: str, bundle: bool) -> str:
+    """Make a leaf bundle's relative image (``dragon.jpg``) a site URL, as Hugo publishes it."""
+    if not image or not bundle or image.startswith("/") or "://" in image:
+        return image
+    return f"/{page_path}/{image}"
 
 
 def _category_of(folder: Path, section: Path, categories: dict) -> tuple[str, int]:

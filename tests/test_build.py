@@ -93,3 +93,11 @@ def test_dotenv_supplies_env_vars_without_overriding_the_environment(mini_site, 
     assert build(mini_site).config.relay_url == "https://from-env.example.com"
     monkeypatch.delenv("POS_API_URL")
     assert build(mini_site).config.relay_url == "https://from-dotenv.example"
+
+
+def test_a_leaf_bundle_image_becomes_a_site_url(mini_site):
+    index = mini_site / "content/menu/drinks/sorrel/index.md"
+    index.write_text(index.read_text().replace("price: 20", "price: 20\nimage: sorrel.jpg"))
+    menu = build(mini_site).menu
+    assert menu.locations["town"].items["menu/drinks/sorrel"].image == \
+        "/menu/drinks/sorrel/sorrel.jpg"
