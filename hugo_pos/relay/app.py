@@ -163,8 +163,8 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(render_metrics(relay), mimetype="text/plain",
-                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        return Response(render_metrics(relay),
+                        content_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/openapi.yaml")
     def openapi_yaml() -> Response:

@@ -301,11 +301,17 @@ class Store:
             row["deliveries"] = by_order.get(row["id"], [])
         return rows
 
-    def set_order_status(self, order_id: str, status: str, now: float) -> bool:
-        """Set an order's status (staff on the board, or a POS webhook); False if unknown."""
+    def set_order_status(self, order_id: str, status: str, now: float,
+                         only_from: Sequence[str] | None = None) -> bool:
+        """Set an order's status (staff on the board, or a POS webhook); False if unknown
+        (or, with ``only_from``, when its status is not one of those)."""
+        sql, params = "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", [
+            status, now, order_id]
+        if only_from:
+            sql += f" AND status IN ({', '.join('?' for _ in only_from)})"
+            params.extend(only_from)
         with self.transaction() as tx:
-            return bool(tx.run("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
-                               (status, now, order_id)).rowcount)
+            return bool(tx.run(sql, params).rowcount)
 
     # -- deliveries --------------------------------------------------------------------------
 

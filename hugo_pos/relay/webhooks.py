@@ -56,15 +56,14 @@ def receive(provider_name: str, token: str | None = None) -> Response:
     if found is None:
         log.warning("webhook refused: bad signature or token", extra={"provider": provider_name})
         return _error("unauthorized", "invalid webhook signature or token", 401)
-    location, pos_name, provider = found
     try:
-        events = provider.parse_webhook(body)
+        events = _parse(relay, found, candidates, body)
     except HugoPosError as exc:
         return _error("invalid", f"cannot read this webhook: {exc.message}", 400)
     except ValueError:
         return _error("invalid", "cannot read this webhook", 400)
     now, new = relay.now(), 0
-    for event in events:
+    for (location, pos_name), event in events:
         new += relay.store.add_event(
             provider=provider_name, event_id=event.event_id, kind=event.kind,
             pos_name=pos_name, location=event.location,
@@ -75,6 +74,25 @@ def receive(provider_name: str, token: str | None = None) -> Response:
     log.info("webhook stored", extra={"provider": provider_name, "events": len(events),
                                       "new": new})
     return jsonify({"received": len(events), "new": new, "duplicates": len(events) - new})
+
+
+def _parse(relay, found, candidates, body: bytes) -> list:
+    """Events of every POS of this provider that shares the authenticated POS's account.
+
+    One account (e.g. a Loyverse merchant) may serve several locations; each location's
+    provider picks the events that concern it. Events are deduplicated by ``event_id``.
+    """
+    location, pos_name, provider = found
+    events: dict[str, tuple[tuple[str, str], WebhookEvent]] = {}
+    for loc, pos in [(loc, pos) for loc, pos in candidates
+                     if (loc.id, pos.name) != (location, pos_name)]:
+        other = relay.provider(loc.id, pos.name)
+        if other.account_key() == provider.account_key():
+            for event in other.parse_webhook(body):
+                events.setdefault(event.event_id, ((loc.id, pos.name), event))
+    for event in provider.parse_webhook(body):
+        events[event.event_id] = ((location, pos_name), event)
+    return list(events.values())
 
 
 def _authenticate(relay, candidates, token: str | None, body: bytes
@@ -131,9 +149,29 @@ def process_events(relay, limit: int = 50) -> int:
     return len(rows)
 
 
+def _confirm(relay, row: dict, source_location: str, event: WebhookEvent
+             ) -> WebhookEvent | None:
+    """Re-read an unsigned event from the POS: its own location's first, then the others of
+    that provider (an unsigned URL does not say which of them sent it)."""
+    order = [(source_location, row["pos_name"])] + [
+        (loc.id, pos.name) for loc in relay.config.locations for pos in loc.enabled_pos
+        if pos.provider == row["provider"] and (loc.id, pos.name) != (source_location,
+                                                                       row["pos_name"])]
+    seen: set[str] = set()
+    for location, pos_name in order:
+        provider = relay.provider(location, pos_name)
+        if provider.account_key() in seen:
+            continue
+        seen.add(provider.account_key())
+        confirmed = provider.confirm_event(event)
+        if confirmed is not None:
+            return confirmed
+    return None
+
+
 def _apply(relay, row: dict, source_location: str, event: WebhookEvent) -> str:
     if row["needs_confirm"]:
-        event = relay.provider(source_location, row["pos_name"]).confirm_event(event)
+        event = _confirm(relay, row, source_location, event)
         if event is None:
             return "unconfirmed"
     now = relay.now()
@@ -141,8 +179,11 @@ def _apply(relay, row: dict, source_location: str, event: WebhookEvent) -> str:
         status = _STATUS_ALIASES.get((event.status or "").lower(), (event.status or "").lower())
         if status not in ORDER_STATUSES or not event.order_id:
             return "ignored"
-        return "applied" if relay.store.set_order_status(event.order_id, status, now) \
-            else "unknown_order"
+        # "in the POS" must not undo what staff did since (accepted, ready, ...).
+        only_from = ("received", "attention") if status == "in_pos" else None
+        return "applied" if relay.store.set_order_status(event.order_id, status, now,
+                                                         only_from=only_from) \
+            else "unchanged"
     if event.kind == "stock":
         loaded = relay.menu.current()
         locations = [event.location] if event.location else [

@@ -40,7 +40,8 @@ def _option(oid: str, name: str, price: int, available: bool = True) -> dict:
 def _variant(vid: str, name: str, price: int | None, available: bool = True,
              reason: str | None = None) -> dict:
     return {"id": vid, "name": name, "price": price, "available": available, "reason": reason,
-            "pos": {"local": {}, "fakepos": {"variant_id": f"pos-{vid}"}}}
+            "pos": {"local": {}, "fakepos": {"variant_id": f"pos-{vid}"},
+                    "loyverse": {"item_id": f"item-{vid}", "variant_id": f"lv-{vid}"}}}
 
 
 def _item(name: str, variants: list[dict], groups: list[dict] | None = None) -> dict:
@@ -77,10 +78,12 @@ def menu_json() -> dict:
     }}
 
 
-def write_site(root: Path, *, pos: dict | None = None, menu: dict | None = None) -> Path:
+def write_site(root: Path, *, pos: dict | None = None, menu: dict | None = None,
+               truck_pos: dict | None = None) -> Path:
     """Write a site with locations town (hours) and truck (always open) and its menu.json.
 
-    ``pos`` is the ``pos:`` mapping of both locations (default: none, i.e. the local provider).
+    ``pos`` is the ``pos:`` mapping of both locations (default: none, i.e. the local provider);
+    ``truck_pos`` overrides it for the truck.
     """
     town = {"id": "town", "name": "Town", "kind": "restaurant", "whatsapp": "+1 868 555 0101",
             "timezone": "America/Port_of_Spain", "hours": {"tue": ["11:00-22:00"]},
@@ -89,6 +92,8 @@ def write_site(root: Path, *, pos: dict | None = None, menu: dict | None = None)
              "whatsapp": "+1 868 555 0102", "timezone": "America/Port_of_Spain"}
     if pos:
         town["pos"] = truck["pos"] = pos
+    if truck_pos:
+        truck["pos"] = truck_pos
     config = {"currency": "TTD", "relay_url": "https://relay.example.com",
               "site_origins": ["https://shop.example.com"], "locations": [town, truck]}
     (root / "data" / "hugo_pos").mkdir(parents=True, exist_ok=True)

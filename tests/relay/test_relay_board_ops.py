@@ -1,0 +1,111 @@
+"""The kitchen board, health, readiness, metrics and logs of the relay."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from relay_support import make_app, make_relay, order_body
+
+from hugo_pos.relay.app import redact_path
+from hugo_pos.relay.deliver import Worker
+from hugo_pos.relay.logs import JsonFormatter
+
+
+def place(client, key="k", **changes) -> str:
+    response = client.post("/v1/orders", data=json.dumps(order_body(**changes)),
+                           content_type="application/json", headers={"Idempotency-Key": key})
+    assert response.status_code == 201, response.json
+    return response.json["order_id"]
+
+
+def test_the_board_needs_its_token_then_keeps_the_tablet_signed_in(client):
+    assert client.get("/board?location=town").status_code == 401
+    assert client.get("/board?location=town&token=wrong").status_code == 401
+    signin = client.get("/board?location=town&token=board-secret")
+    assert signin.status_code == 303
+    assert signin.headers["Location"] == "/board?location=town"
+    cookie = signin.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "board-secret" not in cookie
+    assert client.get("/board?location=town").status_code == 200
+
+
+def test_the_board_lists_todays_orders_and_staff_move_them_along(client, relay):
+    order_id = place(client, note="extra ginger")
+    Worker(relay, threads=1).deliver_due()
+    bearer = {"Authorization": "Bearer board-secret"}
+    page = client.get("/board?location=town", headers=bearer)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.text
+    assert order_id in html and "Dragon Roll (8 pc)" in html and "Spicy mayo" in html
+    assert "no wasabi" in html and "extra ginger" in html and "local: delivered" in html
+    assert 'http-equiv="refresh"' in html
+    moved = client.post(f"/board/orders/{order_id}/status", headers=bearer,
+                        data={"status": "accepted", "location": "town"})
+    assert moved.status_code == 303
+    assert client.get(f"/v1/orders/{order_id}").json["status"] == "accepted"
+    client.post(f"/board/orders/{order_id}/status", headers=bearer, data={"status": "ready"})
+    assert client.get(f"/v1/orders/{order_id}").json["status"] == "ready"
+    assert client.post(f"/board/orders/{order_id}/status",
+                       data={"status": "completed"}).status_code == 401
+    assert client.get("/board?location=truck", headers=bearer).text.count(order_id) == 0
+
+
+def test_the_board_is_off_without_a_token(site, sqlite_url, clock):
+    relay = make_relay(site, sqlite_url, clock, board_token="")
+    response = make_app(relay).test_client().get("/board?token=")
+    assert response.status_code == 401 and "HUGO_POS_BOARD_TOKEN" in response.text
+
+
+def test_health_readiness_and_metrics(client, relay, site):
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ready", "store": True, "menu": "v1"}
+    place(client)
+    Worker(relay, threads=1).deliver_due()
+    metrics = client.get("/metrics")
+    assert metrics.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = metrics.text
+    assert 'hugo_pos_orders{status="in_pos"} 1' in text
+    assert 'hugo_pos_deliveries{provider="local",status="delivered"} 1' in text
+    assert "hugo_pos_delivery_latency_seconds_count 1" in text
+    assert "# TYPE hugo_pos_delivery_latency_seconds histogram" in text
+
+
+def test_not_ready_without_a_menu(site, sqlite_url, clock):
+    (site / "data" / "hugo_pos" / "menu.json").unlink()
+    relay = make_relay(site, sqlite_url, clock)
+    client = make_app(relay).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "hugo_pos build" in ready.json["menu_error"]
+    order = client.post("/v1/orders", data=json.dumps(order_body()),
+                        content_type="application/json", headers={"Idempotency-Key": "k"})
+    assert order.status_code == 503 and order.json["error"]["code"] == "menu_unavailable"
+
+
+def test_the_menu_is_reloaded_when_its_file_changes(site, sqlite_url, clock):
+    relay = make_relay(site, sqlite_url, clock, menu_check_interval=0.0)
+    client = make_app(relay).test_client()
+    assert client.get("/readyz").json["menu"] == "v1"
+    path = site / "data" / "hugo_pos" / "menu.json"
+    menu = json.loads(path.read_text())
+    menu["version"] = "v2"
+    menu["locations"]["town"]["items"]["ROLL-CALI"]["variants"][0]["price"] = 5000
+    path.write_text(json.dumps(menu) + " ")
+    assert client.get("/readyz").json["menu"] == "v2"
+    changed = client.post("/v1/orders", data=json.dumps(order_body()),
+                          content_type="application/json", headers={"Idempotency-Key": "k"})
+    assert changed.status_code == 409 and changed.json["error"]["total"]["amount"] == 24800
+
+
+def test_logs_are_json_with_order_ids_and_no_phone_numbers(client, caplog):
+    with caplog.at_level(logging.INFO):
+        order_id = place(client)
+    lines = [JsonFormatter().format(record) for record in caplog.records]
+    assert any(json.loads(line).get("order_id") == order_id for line in lines)
+    assert not any("555 0199" in line or "5550199" in line for line in lines)
+
+
+def test_access_logs_redact_url_tokens():
+    assert redact_path("/webhooks/loyverse/s3cret") == "/webhooks/loyverse/***"
+    assert redact_path("/v1/webhooks/odoo/s3cret") == "/v1/webhooks/odoo/***"
+    assert redact_path("/v1/orders/ABCD-EFGH") == "/v1/orders/ABCD-EFGH"

@@ -1,0 +1,138 @@
+"""Webhooks: verified, stored once, applied by the worker (DESIGN §6, §9), with the real
+Loyverse provider (payloads as in pos-api-notes/loyverse.md §6.2, signature as in §6.3)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+import responses
+from fakes.loyverse import DEFAULT_TOKEN, FakeLoyverse, serve
+from relay_support import make_app, make_relay, order_body, write_site
+
+from hugo_pos.relay.deliver import Worker
+from hugo_pos.relay.webhooks import process_events
+
+SECRET = "oauth-client-secret"
+
+
+def loyverse_pos(store_id: str, api_url: str = "http://127.0.0.1:9/v1.0") -> dict:
+    return {"loyverse": {"provider": "loyverse", "store_id": store_id,
+                         "access_token": DEFAULT_TOKEN,
+                         "api_url": api_url, "webhook_secret": SECRET}}
+
+
+@pytest.fixture
+def hook_site(tmp_path):
+    return write_site(tmp_path / "site", pos=loyverse_pos("store-town"),
+                      truck_pos=loyverse_pos("store-truck"))
+
+
+@pytest.fixture
+def hook_relay(hook_site, sqlite_url, clock):
+    return make_relay(hook_site, sqlite_url, clock, rebuild_hook_url="https://hooks.example/b")
+
+
+def signed(client, payload: dict, secret: str = SECRET, path: str = "/webhooks/loyverse"):
+    body = json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return client.post(path, data=body, content_type="application/json",
+                       headers={"X-Loyverse-Signature": signature})
+
+
+def stock(variant: str, store: str, in_stock: int, updated: str = "2026-11-24T18:00:00Z"):
+    # Shape: pos-api-notes/loyverse.md §6.2 (inventory_levels.update).
+    return {"merchant_id": "m-1", "type": "inventory_levels.update",
+            "created_at": "2026-11-24T18:00:01.000Z",
+            "inventory_levels": [{"variant_id": variant, "store_id": store,
+                                  "in_stock": in_stock, "updated_at": updated}]}
+
+
+def test_a_signed_stock_webhook_marks_an_item_sold_out_once(hook_relay):
+    client = make_app(hook_relay).test_client()
+    response = signed(client, stock("lv-CALI", "store-town", 0))
+    assert response.status_code == 200 and response.json == {
+        "received": 1, "new": 1, "duplicates": 0}
+    assert Worker(hook_relay, threads=1).run_once() == 1
+    availability = client.get("/v1/locations/town/availability").json
+    assert availability["sold_out"] == ["CALI"] and availability["open"] is True
+    assert client.get("/v1/locations/truck/availability").json["sold_out"] == []
+    order = client.post("/v1/orders", data=json.dumps(order_body()),
+                        content_type="application/json", headers={"Idempotency-Key": "k"})
+    assert order.status_code == 422 and order.json["error"]["code"] == "unavailable"
+    replay = signed(client, stock("lv-CALI", "store-town", 0))
+    assert replay.status_code == 200 and replay.json["duplicates"] == 1
+    assert Worker(hook_relay, threads=1).run_once() == 0
+    assert 'hugo_pos_webhook_events{provider="loyverse",kind="stock",result="applied"} 1' in \
+        client.get("/metrics").text
+
+
+def test_a_bad_signature_or_token_is_401_and_stores_nothing(hook_relay):
+    client = make_app(hook_relay).test_client()
+    assert signed(client, stock("lv-CALI", "store-town", 0), secret="wrong").status_code == 401
+    unsigned = client.post("/webhooks/loyverse", data=json.dumps(stock("lv-CALI", "s", 0)))
+    assert unsigned.status_code == 401
+    assert client.post("/webhooks/loyverse/not-the-token", data=b"{}").status_code == 401
+    assert client.post("/v1/webhooks/loyverse?token=nope", data=b"{}").status_code == 401
+    assert client.post("/webhooks/square", data=b"{}").status_code == 404
+    assert hook_relay.store.stats()["events"] == []
+
+
+def test_a_receipt_webhook_updates_the_order_status(hook_relay):
+    client = make_app(hook_relay).test_client()
+    order_id = client.post("/v1/orders", data=json.dumps(order_body()),
+                           content_type="application/json",
+                           headers={"Idempotency-Key": "k"}).json["order_id"]
+    receipt = {"receipt_number": "1-1001", "order": order_id, "store_id": "store-town",
+               "receipt_type": "SALE", "cancelled_at": "2026-11-24T19:05:00Z",
+               "updated_at": "2026-11-24T19:05:00Z"}
+    payload = {"merchant_id": "m-1", "type": "receipts.update",
+               "created_at": "2026-11-24T19:05:01Z", "receipts": [receipt]}
+    assert signed(client, payload).json["new"] == 1
+    Worker(hook_relay, threads=1).run_once()
+    assert client.get(f"/v1/orders/{order_id}").json["status"] == "cancelled"
+
+
+@responses.activate
+def test_catalog_changes_call_the_rebuild_hook_once_per_burst(hook_relay, clock):
+    responses.add(responses.POST, "https://hooks.example/b", status=200)
+    client = make_app(hook_relay).test_client()
+    worker = Worker(hook_relay, threads=1)
+    for i in range(3):
+        # items.update (loyverse.md §6.2): full Item objects with variants.
+        payload = {"merchant_id": "m-1", "type": "items.update",
+                   "created_at": f"2026-11-24T19:00:0{i}Z",
+                   "items": [{"id": "item-CALI", "variants": [{"variant_id": "lv-CALI"}]}]}
+        assert signed(client, payload).status_code == 200
+        worker.run_once()
+        clock.advance(5)
+    assert len(responses.calls) == 0
+    clock.advance(30)
+    worker.run_once()
+    worker.run_once()
+    assert len(responses.calls) == 1
+
+
+def test_an_unsigned_hint_is_confirmed_with_the_pos_before_acting(tmp_path, sqlite_url, clock):
+    fake = FakeLoyverse(currency="TTD")
+    store = fake.add_store("Town")
+    with serve(fake) as api_url:
+        site = write_site(tmp_path / "site", pos=loyverse_pos(store, api_url))
+        relay = make_relay(site, sqlite_url, clock)
+        client = make_app(relay).test_client()
+        order_id = client.post("/v1/orders", data=json.dumps(order_body()),
+                               content_type="application/json",
+                               headers={"Idempotency-Key": "k"}).json["order_id"]
+        forged = {"merchant_id": "m-1", "type": "receipts.update",
+                  "created_at": "2026-11-24T19:05:01Z",
+                  "receipts": [{"receipt_number": "9-9", "order": order_id, "store_id": store,
+                                "receipt_type": "REFUND", "updated_at": "2026-11-24T19:05Z"}]}
+        response = client.post("/webhooks/loyverse/hook-token-0123456789",
+                               data=json.dumps(forged), content_type="application/json")
+        assert response.status_code == 200 and response.json["new"] == 1
+        assert process_events(relay) == 1
+    # The POS has no such receipt: the hint is not acted upon.
+    assert client.get(f"/v1/orders/{order_id}").json["status"] == "received"
+    assert relay.store.stats()["events"][0]["result"] == "unconfirmed"
