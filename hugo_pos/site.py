@@ -179,7 +179,9 @@ def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency
             continue
         variants.append(SiteVariant(
             name=str(entry["name"]), sku=_optional_str(entry.get("sku")),
-            price=_price(entry.get("price", price), f"variants[{i}].price", currency, problem)))
+            # a variant without its own price inherits the item's, already in minor units
+            price=_price(entry["price"], f"variants[{i}].price", currency, problem)
+            if "price" in entry else price))
     return tuple(variants)
 
 
