@@ -26,7 +26,7 @@ from typing import Any
 
 from hugo_pos.catalog import Catalog, SiteItem
 from hugo_pos.config import Option
-from hugo_pos.errors import ConfigError, HugoPosError, PosUnavailable
+from hugo_pos.errors import ConfigError, HugoPosError, PosUnavailable, ProviderError
 from hugo_pos.money import minor_units
 from hugo_pos.providers.base import (
     PosOrder,
@@ -134,6 +134,13 @@ class OdooProvider(Provider):
         when the create may have landed) and ProviderError for what a retry will not fix.
         A resubmitted order is found (by ``pos_reference``/``uuid``) instead of created again.
         """
+        unmapped = [line.name for line in order.lines if not line.pos.get("product_id")]
+        if unmapped:
+            raise ProviderError(
+                f"{self.rpc.label}: order {order.order_id}: no Odoo product for "
+                f"{', '.join(unmapped)}",
+                "give it the SKU as Internal Reference (default_code) in Odoo, or map it in "
+                "data/pos-mapping.yaml (odoo: {product_id: ...}), then rebuild the site")
         existing = self.find_order(order.order_id, uuid=order.uuid)
         if existing is not None:
             log.info("order %s is already in Odoo as %s", order.order_id, existing.ref)
