@@ -13,30 +13,8 @@
   const RELAY = (C.relayUrl || '').replace(/\/+$/, '');
   const SRC = (doc.currentScript && doc.currentScript.src) || location.href;
   const LANG = doc.documentElement.lang || navigator.language || 'en';
-  const D = {
-    add_to_cart: 'Add to order', cart: 'Your order', checkout: 'Send order', total: 'Total',
-    whatsapp: 'Send on WhatsApp', empty_cart: 'Your order is empty.', sold_out: 'Sold out',
-    not_available: 'Not available here', not_online: 'Not available online',
-    variable_price: 'Price on request: order by WhatsApp', open: 'Open now: order online.',
-    closed: 'Closed now: online ordering opens again during opening hours.',
-    closed_short: 'Closed', order_from: 'Order from', quantity: 'Quantity',
-    note: 'Note (optional)', order_note: 'Note for the restaurant (optional)',
-    name: 'Your name', phone: 'Phone', address: 'Delivery address', how: 'How?',
-    pickup: 'Pickup', delivery: 'Delivery', dine_in: 'Dine in', cancel: 'Cancel',
-    more: 'One more', less: 'One less', remove: 'Remove', added: 'Added: {what}.',
-    removed: 'Removed: {what}.', now: 'Your order: {n} item(s), {total}.',
-    choose_exactly: 'choose {n}', choose_up_to: 'optional, up to {n}',
-    choose_between: 'choose {min} to {max}', choose: 'Choose', need: '{group}: {rule}.',
-    order_sent: 'Order received', order_number: 'Order number', status: 'Status',
-    sending: 'Sending…', whatsapp_only: 'Send your order on WhatsApp:',
-    relay_down: 'We could not reach our ordering system. Your order still goes by WhatsApp.',
-    price_changed: 'Some prices changed. Please check your order and send it again.',
-    rate_limited: 'Too many orders from here; please try again in {n} s.',
-    status_received: 'Received', status_in_pos: 'Sent to the kitchen',
-    status_attention: 'The restaurant is checking your order', status_completed: 'Completed',
-    status_cancelled: 'Cancelled',
-  };
-  const S = (k, v) => String((C.strings || {})[k] || D[k] || k)
+  // Texts come from config.js (hugo_pos/write.py DEFAULT_STRINGS + locations.yaml `strings:`).
+  const S = (k, v) => String((C.strings || {})[k] || k)
     .replace(/\{(\w+)\}/g, (_, n) => (v && n in v ? v[n] : ''));
   const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const $ = (sel, root) => (root || doc).querySelector(sel);
