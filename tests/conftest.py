@@ -53,3 +53,22 @@ def built_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pytest.fail(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     (site / "hugo.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     return site
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The Debian Chromium the browser tests drive (env HUGO_POS_TEST_CHROMIUM, else `chromium`).
+
+    Missing: the test is skipped locally, but fails under CI (env CI set), where .ci/run
+    installs it.
+    """
+    import os
+    import shutil
+
+    path = os.environ.get("HUGO_POS_TEST_CHROMIUM") or shutil.which("chromium")
+    if not path or not Path(path).exists():
+        message = "chromium not found (apt-get install chromium, or set HUGO_POS_TEST_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
