@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 import requests
@@ -156,3 +157,27 @@ def test_push_sets_the_price_of_this_store_only(fake):
         there = truck.fetch_catalog()
     assert plan.changes[0].diffs == {"price[SIDE-MISO]": ("TTD 20.00", "TTD 15.00")}
     assert (here.items[0].variants[0].price, there.items[0].variants[0].price) == (2000, 1500)
+
+
+def test_a_modifier_shared_by_name_gets_every_option_the_site_needs(fake):
+    existing = fake.add_modifier("Extras", [("Avocado", "8.00")])
+    salmon = SiteItem(key="POKE-SALMON", title="Salmon Poke", category="Poke", source="s.md",
+                      sku="POKE-SALMON", variants=(SiteVariant("Salmon Poke", "POKE-SALMON",
+                                                               7500),),
+                      modifiers=(SiteModifierGroup("Extras", 0, 3, (
+                          SiteOption("Avocado", 800), SiteOption("Tobiko", 1000))),))
+    tofu = replace(salmon, key="POKE-TOFU", title="Tofu Poke", sku="POKE-TOFU",
+                   variants=(SiteVariant("Tofu Poke", "POKE-TOFU", 6500),),
+                   modifiers=(SiteModifierGroup("extras", 0, 3, (
+                       SiteOption("Avocado", 800), SiteOption("Seaweed", 300))),))
+    with serve(fake) as url:
+        made = on(fake, url)
+        plan = made.push_items((salmon, tofu), apply=True)
+        again = made.push_items((salmon, tofu), apply=False)
+    assert plan.changes[0].diffs["options[Extras]"] == ("Avocado", "Avocado, Tobiko, Seaweed")
+    assert [c.action for c in again.changes] == ["unchanged", "unchanged"]
+    assert len(fake.modifiers) == 1
+    options = fake.modifiers[existing["id"]]["modifier_options"]
+    assert [(o["name"], o["price"]) for o in options] == [
+        ("Avocado", Decimal("8.00")), ("Tobiko", Decimal(10)), ("Seaweed", Decimal(3))]
+    assert all(i["modifier_ids"] == [existing["id"]] for i in fake.items.values())

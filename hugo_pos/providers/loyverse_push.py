@@ -27,6 +27,7 @@ from hugo_pos.providers.loyverse_catalog import (
     remove_taxes,
     store_price,
 )
+from hugo_pos.providers.loyverse_modifiers import ModifierBook
 
 if TYPE_CHECKING:
     from hugo_pos.providers.loyverse import LoyverseProvider
@@ -64,8 +65,7 @@ def push(provider: LoyverseProvider, items: tuple[SiteItem, ...], apply: bool) -
     if not apply or not plan.pending:
         return plan
     categories = {c["name"].casefold(): c["id"] for c in live(account.categories)}
-    modifiers = {m["name"].casefold(): m["id"] for m in live(account.modifiers)}
-    groups = {g.name.casefold(): g for item in items for g in item.modifiers}
+    book = ModifierBook(account, items)
     for step in steps:
         if step.change.action == "unchanged":
             continue
@@ -76,17 +76,9 @@ def push(provider: LoyverseProvider, items: tuple[SiteItem, ...], apply: bool) -
         if step.category:
             step.body["category_id"] = categories[step.category.casefold()]
         for name in step.modifiers:
-            if name.casefold() not in modifiers:
-                group = groups[name.casefold()]
-                created = client.json_of(client.request("POST", "modifiers", json={
-                    "name": group.name[:40],
-                    "modifier_options": [
-                        {"name": o.name, "price": _jsonable(
-                            to_decimal(o.price, account.currency, places=account.places)),
-                         "position": i} for i, o in enumerate(group.options)]}))
-                modifiers[name.casefold()] = created["id"]
-            if modifiers[name.casefold()] not in step.body["modifier_ids"]:
-                step.body["modifier_ids"].append(modifiers[name.casefold()])
+            modifier_id = book.ensure(client, name, _jsonable)
+            if modifier_id not in step.body["modifier_ids"]:
+                step.body["modifier_ids"].append(modifier_id)
         client.request("POST", "items", json=_jsonable(step.body))
         log.info("loyverse: %s %s", step.change.action, step.change.key)
     return SyncPlan(provider=plan.provider, location=plan.location, changes=plan.changes,
@@ -101,22 +93,20 @@ def plan_steps(account: Account, items: tuple[SiteItem, ...], store_id: str) -> 
             if variant.get("sku"):
                 by_sku.setdefault(str(variant["sku"]).casefold(), (item, variant))
     categories = {c["id"]: c.get("name") for c in live(account.categories)}
-    modifiers = {m["id"]: m.get("name") or "" for m in live(account.modifiers)}
+    book = ModifierBook(account, items)
     taxes = {t["id"]: t for t in account.taxes}
     steps = []
     for site in items:
         matches = [by_sku[k][0] for v in site.variants
                    if (k := site.variant_id(v).casefold()) in by_sku]
         if matches:
-            steps.append(_update(site, matches[0], store_id, account, categories, modifiers,
-                                 taxes))
+            steps.append(_update(site, matches[0], store_id, account, categories, book, taxes))
         else:
-            steps.append(_create(site, store_id, account, modifiers))
+            steps.append(_create(site, store_id, account, book))
     return steps
 
 
-def _create(site: SiteItem, store_id: str, account: Account,
-            modifiers: dict[str, str]) -> _Step:
+def _create(site: SiteItem, store_id: str, account: Account, book: ModifierBook) -> _Step:
     diffs: dict[str, tuple[Any, Any]] = {"name": (None, site.title)}
     body: dict[str, Any] = {"item_name": site.title[:64], "track_stock": False,
                             "modifier_ids": []}
@@ -142,16 +132,13 @@ def _create(site: SiteItem, store_id: str, account: Account,
                             "price": price, "available_for_sale": True}]
         body["variants"].append(entry)
         diffs[f"price[{sku}]"] = (None, _money(variant.price, account))
-    names = _modifier_names(site)
-    if names:
-        diffs["modifiers"] = (None, ", ".join(names))
+    diffs.update(book.diffs(site, []))
     return _Step(SyncChange("create", site.key, site.title, diffs), body,
-                 category=site.category or None, modifiers=tuple(names))
+                 category=site.category or None, modifiers=tuple(g.name for g in site.modifiers))
 
 
 def _update(site: SiteItem, item: dict, store_id: str, account: Account,
-            categories: dict[str, str], modifiers: dict[str, str],
-            taxes: dict[str, dict]) -> _Step:
+            categories: dict[str, str], book: ModifierBook, taxes: dict[str, dict]) -> _Step:
     diffs: dict[str, tuple[Any, Any]] = {}
     body = {k: v for k, v in item.items() if k not in READ_ONLY_ITEM}
     body["modifier_ids"] = modifier_ids(item)
@@ -201,14 +188,10 @@ def _update(site: SiteItem, item: dict, store_id: str, account: Account,
             new = _store_entry(old or {}, store_id, target if price_changed else None)
             entry["stores"] = [new if s is old else s for s in stores] + ([] if old else [new])
     body["variants"] = out
-    have = {modifiers.get(mid, "").casefold() for mid in body["modifier_ids"]}
-    missing = [name for name in _modifier_names(site) if name.casefold() not in have]
-    if missing:
-        diffs["modifiers"] = (", ".join(sorted(modifiers.get(m, m) for m in body["modifier_ids"]))
-                              or None, ", ".join(_modifier_names(site)))
+    diffs.update(book.diffs(site, body["modifier_ids"]))
     action = "update" if diffs else "unchanged"
     return _Step(SyncChange(action, site.key, site.title, diffs), body, category=category,
-                 modifiers=tuple(missing))
+                 modifiers=tuple(g.name for g in site.modifiers))
 
 
 def _store_entry(old: dict, store_id: str, price: Decimal | None) -> dict:
@@ -216,10 +199,6 @@ def _store_entry(old: dict, store_id: str, price: Decimal | None) -> dict:
     if price is not None:
         entry.update(pricing_type="FIXED", price=price)
     return entry
-
-
-def _modifier_names(site: SiteItem) -> list[str]:
-    return [g.name for g in site.modifiers]
 
 
 def _money(amount: int | None, account: Account, rates: list[Decimal] | None = None) -> str:
