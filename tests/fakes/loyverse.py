@@ -166,6 +166,7 @@ class FakeLoyverse:
         """Soft-delete an item and its variants."""
         item = self.items[item_id]
         item["deleted_at"] = self._now()
+        self._indexed = -1
         for variant in item["variants"]:
             variant["deleted_at"] = item["deleted_at"]
 
@@ -356,17 +357,27 @@ class FakeLoyverse:
             if key in body:  # "modifiers_ids" (the spec's spelling) is silently ignored
                 current[key] = body[key]
         current["updated_at"] = self._now()
-        taken = {v["sku"]: v["variant_id"] for i in self.items.values() if i["id"] != item_id
-                 for v in i["variants"] if not v.get("deleted_at")}
+        owners = self._sku_owners()
         variants = {v["variant_id"]: v for v in current["variants"]}
         for spec in body.get("variants") or []:
-            if spec.get("sku") in taken:
+            if spec.get("sku") and owners.get(spec["sku"], item_id) != item_id:
                 raise ApiError(400, "INVALID_VALUE", "sku must be unique", "sku")
             variant = self._variant(item_id, spec, variants)
             variants[variant["variant_id"]] = variant
         current["variants"] = list(variants.values())
         self.items[item_id] = current
+        owners.update({v["sku"]: item_id for v in current["variants"] if v.get("sku")})
+        self._indexed = len(self.items)
         return current
+
+    def _sku_owners(self) -> dict[str, str]:
+        """SKU -> item id of live variants; rebuilt when items were added behind our back."""
+        if getattr(self, "_indexed", -1) != len(self.items):
+            self._owners = {v["sku"]: i["id"] for i in self.items.values()
+                            if not i.get("deleted_at") for v in i["variants"]
+                            if v.get("sku") and not v.get("deleted_at")}
+            self._indexed = len(self.items)
+        return self._owners
 
     def _variant(self, item_id: str, spec: dict, existing: dict) -> dict:
         vid = spec.get("variant_id")
