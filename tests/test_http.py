@@ -1,0 +1,134 @@
+"""The shared HTTP layer (hugo_pos/http.py): throttle, retries, error mapping. No sleeping:
+clocks and sleeps are injected; HTTP is faked with ``responses``."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+import responses
+
+from hugo_pos.errors import PosUnavailable, ProviderError
+from hugo_pos.http import HttpClient, RateLimiter, RetryPolicy, retry_after_seconds
+
+BASE = "https://pos.example.com/v1"
+
+
+class Clock:
+    """A fake monotonic clock whose sleep advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def client(**kwargs) -> tuple[HttpClient, list[float]]:
+    sleeps: list[float] = []
+    made = HttpClient(BASE, account=f"test-{uuid.uuid4().hex}", label="POS (location x)",
+                      credential_hint="POS_TOKEN_X", sleep=sleeps.append, **kwargs)
+    return made, sleeps
+
+
+def test_the_throttle_keeps_a_window_under_its_limit():
+    clock = Clock()
+    limiter = RateLimiter(3, 300.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.slept == []
+    clock.now += 100
+    limiter.acquire()  # the 4th call waits until the 1st leaves the 300 s window
+    assert sum(clock.slept) == pytest.approx(200.0)
+    assert clock.now == pytest.approx(1300.0)
+
+
+def test_backoff_doubles_with_full_jitter_and_a_cap():
+    policy = RetryPolicy(base=0.5, cap=4.0)
+    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)):
+        waits = [policy.backoff(attempt) for _ in range(200)]
+        assert all(0 <= w <= ceiling for w in waits)
+        assert max(waits) > ceiling / 2  # jittered, not constant
+    assert policy.backoff(1, retry_after=12.0) == 12.0
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    response = requests.Response()
+    response.headers["Retry-After"] = "3"
+    assert retry_after_seconds(response) == 3.0
+    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert retry_after_seconds(response) == 0.0  # in the past
+    response.headers["Retry-After"] = "soon"
+    assert retry_after_seconds(response) is None
+
+
+@responses.activate
+def test_reads_are_retried_on_connection_errors_and_5xx():
+    responses.get(f"{BASE}/items", body=requests.ConnectionError("reset by peer"))
+    responses.get(f"{BASE}/items", status=503)
+    responses.get(f"{BASE}/items", json={"items": []})
+    made, sleeps = client()
+    assert made.get_json("items") == {"items": []}
+    assert len(sleeps) == 2 and made.requests_made == 3
+
+
+@responses.activate
+def test_writes_are_not_retried_and_a_timeout_is_ambiguous():
+    responses.post(f"{BASE}/receipts", body=requests.ReadTimeout("slow"))
+    made, sleeps = client()
+    with pytest.raises(PosUnavailable) as caught:
+        made.request("POST", "receipts", json={})
+    assert caught.value.ambiguous and sleeps == [] and len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_refused_connection_is_not_ambiguous():
+    responses.post(f"{BASE}/receipts", body=requests.ConnectionError(
+        "Failed to establish a new connection: [Errno 111] Connection refused"))
+    made, _ = client()
+    with pytest.raises(PosUnavailable) as caught:
+        made.request("POST", "receipts", json={})
+    assert not caught.value.ambiguous
+
+
+@pytest.mark.parametrize(("status", "message", "hint"), [
+    (401, "POS (location x) rejected the credentials (HTTP 401): bad token",
+     "check POS_TOKEN_X: it is missing, expired or revoked"),
+    (402, "POS (location x) refused the request: the POS subscription has lapsed (HTTP 402): "
+          "bad token", "renew the subscription in the POS back office"),
+    (403, "POS (location x) does not allow this request (HTTP 403): bad token",
+     "give POS_TOKEN_X the access it needs (scopes / access rights)"),
+    (404, "POS (location x): not found (HTTP 404, GET /v1/items/42): bad token",
+     "check the ids in data/locations.yaml and data/pos-mapping.yaml"),
+])
+@responses.activate
+def test_errors_map_to_messages_with_hints(status, message, hint):
+    responses.get(f"{BASE}/items/42", status=status, body="bad token")
+    made, _ = client()
+    with pytest.raises(ProviderError) as caught:
+        made.get_json("items/42", {"x": 1})
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+
+
+@responses.activate
+def test_a_body_that_is_not_json_names_the_address():
+    responses.get(f"{BASE}/items", body="<html>login</html>", content_type="text/html")
+    made, _ = client()
+    with pytest.raises(ProviderError) as caught:
+        made.get_json("items")
+    assert "answered GET /v1/items with something that is not JSON" in caught.value.message
+    assert caught.value.hint == f"check that {BASE} is the POS's API address"
+
+
+def test_one_session_per_account():
+    first, _ = client()
+    account = f"shared-{uuid.uuid4().hex}"
+    again = HttpClient(BASE, account=account, label="a")
+    same = HttpClient("https://other.example.com", account=account, label="b")
+    assert again.session is same.session and first.session is not same.session
