@@ -1,0 +1,241 @@
+"""Build benchmark (DESIGN §8): ``hugo_pos build`` against fake Loyverse accounts.
+
+Two catalogs, each 3 locations x ``--items`` items (default 2,000):
+
+* ``shared``: one Loyverse account with 3 stores (one pull for all three locations);
+* ``separate``: 3 accounts with one store each (three pulls, in parallel).
+
+Every tenth item tracks stock, so inventory is part of the minimum pull. The fake answers every
+request after ``--latency`` seconds (default 0.05; DESIGN §8 quotes 0.2). Printed per scenario:
+the build's wall time minus ``hugo_pos --version``'s, the floor (the longest chain of dependent
+requests x latency: cursor pages are sequential, independent lists are parallel), their ratio,
+requests made vs the minimum, and the build's peak RSS. Then the CPU time of ``merge()`` for
+10,000 items (in-process, catalog from the fake with no latency).
+
+Run: ``python bench/build_bench.py`` (``--quick``: 1 run, fewer items; ``--latency 0.2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import HUGO_POS, machine, median, run_child, table, verdict
+from fakes.loyverse import FakeLoyverse, serve
+
+PAGE = 250
+LOCATIONS = ("north", "south", "east")
+
+
+def make_fake(n_items: int, stores: int, token: str, latency: float) -> FakeLoyverse:
+    """A fake account with ``stores`` stores and ``n_items`` one-variant items (GEN-0001...)."""
+    fake = FakeLoyverse(token=token, latency=0.0)
+    for i in range(stores):
+        fake.add_store(f"Store {i + 1}")
+    fake.add_tax("VAT", "12.5", type="INCLUDED")
+    fake.add_payment_type()
+    extras = fake.add_modifier("Extras", [("Spicy", "0"), ("Extra sauce", "2.00")])
+    cid = fake.add_category("Generated")
+    for start in range(1, n_items + 1, PAGE):
+        # The fake checks SKU uniqueness against every item (quadratic): add in small chunks.
+        chunk = FakeLoyverse(token=token)
+        chunk.stores = fake.stores
+        for i in range(start, min(start + PAGE, n_items + 1)):
+            chunk.add_item(f"Generated item {i}", sku=f"GEN-{i:05d}", price=f"{50 + i % 7}.00",
+                           category_id=cid, track_stock=i % 10 == 0,
+                           modifier_ids=(extras["id"],) if i % 5 == 0 else ())
+        fake.items.update(chunk.items)
+    for item in list(fake.items.values())[::10]:
+        for store in fake.stores:
+            fake.set_stock(item["variants"][0]["variant_id"], store, 5)
+    fake.latency = latency
+    return fake
+
+
+class Replay:
+    """Serve a fake's GET answers from memory after the first time, with the fake's latency.
+
+    The catalog does not change during the benchmark, and a real POS's own processing time is
+    part of its latency: replaying keeps the fake's CPU (Python, in this process) out of the
+    build's figures. Every request is still counted in ``fake.requests``.
+    """
+
+    def __init__(self, fake: FakeLoyverse) -> None:
+        self.fake = fake
+        self.answers: dict[tuple, tuple[str, list, bytes]] = {}
+
+    def __call__(self, environ: dict, start_response):
+        key = (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING"),
+               environ.get("HTTP_AUTHORIZATION"))
+        if key[0] != "GET" or key not in self.answers:
+            captured = {}
+
+            def capture(status, headers, exc_info=None):
+                captured.update(status=status, headers=headers)
+                return lambda data: None
+
+            body = b"".join(self.fake(environ, capture))
+            self.answers[key] = (captured["status"], captured["headers"], body)
+        else:
+            self.fake.requests.append((key[0], key[1], {}))
+            time.sleep(self.fake.latency)
+        status, headers, body = self.answers[key]
+        start_response(status, headers)
+        return [body]
+
+
+def minimum_requests(fake: FakeLoyverse, n_stores_used: int) -> tuple[int, int]:
+    """(fewest requests, longest chain of pages) for one full pull of an account's catalog."""
+    def pages(n: int) -> int:
+        return max(1, math.ceil(n / PAGE))
+
+    variants = sum(len(i["variants"]) for i in fake.items.values())
+    # merchant, stores and taxes are one request each (not paginated); payment types are not
+    # needed by a build
+    lists = [1, 1, 1, pages(len(fake.categories)), pages(len(fake.modifiers)),
+             pages(len(fake.items))]
+    inventory = [pages(variants)] * n_stores_used  # one chain per store
+    return sum(lists) + sum(inventory), max(lists + inventory)
+
+
+def write_site(root: Path, n_items: int, accounts: list[tuple[str, str, str]]) -> None:
+    """A site with ``n_items`` menu pages and one location per (api_url, token, store_id)."""
+    menu = root / "content" / "menu" / "generated"
+    menu.mkdir(parents=True)
+    (root / "content" / "menu" / "_index.md").write_text("---\ntitle: Menu\n---\n")
+    (menu / "_index.md").write_text("---\ntitle: Generated\nweight: 1\n---\n")
+    for i in range(1, n_items + 1):
+        extras = ("modifiers:\n  - name: Extras\n    max: 2\n    options: [Spicy, Extra sauce]\n"
+                  if i % 5 == 0 else "")
+        (menu / f"item-{i:05d}.md").write_text(
+            f"---\ntitle: Generated item {i}\nsku: GEN-{i:05d}\nprice: {50 + i % 7}\n"
+            f"weight: {i}\n{extras}---\nA generated dish.\n")
+    (root / "data").mkdir()
+    lines = ["currency: TTD", "locations:"]
+    for loc, (api_url, token, store) in zip(LOCATIONS[:len(accounts)], accounts, strict=True):
+        lines += [f"  - id: {loc}", f"    name: {loc.title()}", "    kind: restaurant",
+                  '    whatsapp: "+1 868 555 0101"', "    catalog: loyverse", "    pos:",
+                  "      loyverse:", "        enabled: true", f"        store_id: {store}",
+                  f"        access_token: {token}", f"        api_url: {api_url}"]
+    (root / "data" / "locations.yaml").write_text("\n".join(lines) + "\n")
+    (root / "hugo.toml").write_text('title = "bench"\n')
+
+
+def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[int],
+                   n_items: int, runs: int, version_wall: float, latency: float,
+                   profile: bool = False) -> list:
+    """Build the site ``runs`` times against ``fakes``; return one table row.
+
+    ``profile``: one more build under cProfile, its top 25 functions by cumulative time printed.
+    """
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        urls = [stack.enter_context(serve(Replay(f))) for f in fakes]
+        accounts = [(url, fake.token, store) for url, fake, used in
+                    zip(urls, fakes, stores_per_fake, strict=True)
+                    for store in list(fake.stores)[:used]]
+        site = Path(tmp) / "site"
+        write_site(site, n_items, accounts)
+        walls, rss, requests = [], [], []
+        run_child([HUGO_POS, "build", "--site", str(site), "-q"])  # fills the replay cache
+        for _ in range(runs):
+            before = sum(f.request_count for f in fakes)
+            wall, code, peak, err = run_child([HUGO_POS, "build", "--site", str(site), "-q"])
+            if code:
+                sys.exit(f"{name}: hugo_pos build failed ({code}):\n{err}")
+            walls.append(wall)
+            rss.append(peak)
+            requests.append(sum(f.request_count for f in fakes) - before)
+        if profile:
+            out = Path(tmp) / "build.prof"
+            run_child([sys.executable, "-m", "cProfile", "-o", str(out), HUGO_POS, "build",
+                       "--site", str(site), "-q"])
+            pstats.Stats(str(out)).sort_stats("cumulative").print_stats(25)
+        shutil.rmtree(site / "themes", ignore_errors=True)
+    minimum = [minimum_requests(f, used) for f, used in zip(fakes, stores_per_fake, strict=True)]
+    fewest = sum(m[0] for m in minimum)
+    floor = max(m[1] for m in minimum) * latency
+    net = median(walls) - version_wall
+    ratio = net / floor if floor else float("nan")
+    made = max(requests)
+    return [name, f"{median(walls):.3f}", f"{net:.3f}", f"{floor:.3f}", f"{ratio:.2f}",
+            verdict(ratio <= 1.3), f"{made}/{fewest}", verdict(made == fewest),
+            f"{max(rss) / 2**20:.0f}", verdict(max(rss) < 250 * 2**20)]
+
+
+def version_time(runs: int) -> float:
+    """Median wall time of ``hugo_pos --version`` (the start-up cost every build pays)."""
+    walls = []
+    for _ in range(runs):
+        wall, code, _, err = run_child([HUGO_POS, "--version"])
+        if code:
+            sys.exit(f"hugo_pos --version failed:\n{err}")
+        walls.append(wall)
+    return median(walls)
+
+
+def merge_cpu(n_items: int, runs: int) -> float:
+    """CPU seconds of ``merge()`` for one location of ``n_items`` items (median of runs)."""
+    from hugo_pos.build import fetch_catalogs
+    from hugo_pos.config import load_config
+    from hugo_pos.merge import merge
+    from hugo_pos.site import read_site
+
+    fake = make_fake(n_items, 1, "merge-token", 0.0)
+    with serve(fake) as url, tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        write_site(site, n_items, [(url, fake.token, next(iter(fake.stores)))])
+        config = load_config(site, dict(os.environ))
+        items = read_site(config)
+        catalogs = fetch_catalogs(config, items, offline=False, strict=False, progress=None,
+                                  warnings=[])
+        cpu = []
+        for _ in range(runs):
+            started = time.process_time()
+            merge(config, items, catalogs)
+            cpu.append(time.process_time() - started)
+    return median(cpu)
+
+
+def main() -> None:
+    """Parse the options, run both scenarios and the merge timing, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
+    parser.add_argument("--items", type=int, default=2000, help="items per location")
+    parser.add_argument("--merge-items", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=3, help="builds per scenario (median)")
+    parser.add_argument("--quick", action="store_true", help="1 run, 500 items, 2,000 merged")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one build per scenario (cProfile, top 25)")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.items, args.merge_items = 1, 500, 2000
+    print(f"machine: {machine()}")
+    print(f"latency {args.latency * 1000:.0f} ms/request, {args.items} items x 3 locations, "
+          f"{args.runs} run(s) per scenario (median)")
+    version_wall = version_time(max(3, args.runs))
+    print(f"hugo_pos --version: {version_wall:.3f} s  (target < 0.3 s: "
+          f"{verdict(version_wall < 0.3)})\n")
+    rows = []
+    shared = make_fake(args.items, 3, "shared-token", args.latency)
+    rows.append(bench_scenario("shared (1 account, 3 stores)", [shared], [3], args.items,
+                               args.runs, version_wall, args.latency, args.profile))
+    separate = [make_fake(args.items, 1, f"token-{i}", args.latency) for i in range(3)]
+    rows.append(bench_scenario("separate (3 accounts)", separate, [1, 1, 1], args.items,
+                               args.runs, version_wall, args.latency, args.profile))
+    print(table(rows, ["scenario", "wall s", "net s", "floor s", "ratio", "<=1.3",
+                       "requests/min", "=min", "peak MB", "<250"]))
+    cpu = merge_cpu(args.merge_items, max(3, args.runs))
+    print(f"\nmerge() CPU for {args.merge_items} items: {cpu:.3f} s  (target < 1 s: "
+          f"{verdict(cpu < 1.0)})")
+
+
+if __name__ == "__main__":
+    main()
