@@ -121,3 +121,16 @@ def test_confirming_an_order_status_asks_the_receipts():
     hint = WebhookEvent(kind="order_status", event_id="e2", order_id="FAKE-0001",
                         status="cancelled")
     assert provider().confirm_event(hint) is None
+
+
+def test_a_payload_of_an_unexpected_shape_is_refused_cleanly():
+    with pytest.raises(HugoPosError, match="unexpected inventory_levels.update payload"):
+        provider().parse_webhook(body_of("inventory_levels.update", "inventory_levels",
+                                         [{"store_id": STORE}]))
+
+
+@responses.activate
+def test_a_deleted_variant_is_confirmed_unavailable():
+    responses.get(f"{API}/variants/gone", status=404, json={"errors": [{"code": "NOT_FOUND"}]})
+    hint = WebhookEvent(kind="stock", event_id="e3", variant_ids=("gone",), available=True)
+    assert provider().confirm_event(hint).available is False

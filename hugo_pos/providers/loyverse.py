@@ -271,7 +271,10 @@ class LoyverseProvider(Provider):
         return event
 
     def _variant_in_stock(self, variant_id: str) -> bool:
-        variant = self.client.get_json(f"variants/{variant_id}", parse_float=Decimal)
+        found = self.client.request("GET", f"variants/{variant_id}", ok=(404,))
+        if found.status_code == 404:
+            return False  # deleted since: not orderable
+        variant = self.client.json_of(found, Decimal)
         item = self.client.get_json(f"items/{variant['item_id']}", parse_float=Decimal)
         if not item.get("track_stock"):
             return True

@@ -72,6 +72,14 @@ def parse_events(body: bytes, store_id: str, location: str) -> list[WebhookEvent
         raise HugoPosError("Loyverse webhook: the body is not JSON") from None
     if not isinstance(payload, dict):
         raise HugoPosError("Loyverse webhook: expected a JSON object")
+    try:
+        return _events(payload, body, store_id, location)
+    except (KeyError, TypeError, AttributeError):
+        raise HugoPosError(f"Loyverse webhook: unexpected {payload.get('type')} payload") \
+            from None
+
+
+def _events(payload: dict, body: bytes, store_id: str, location: str) -> list[WebhookEvent]:
     kind = payload.get("type")
     events: list[WebhookEvent] = []
     if kind == "receipts.update":
