@@ -200,6 +200,21 @@ def webhooks_register(site: Path, location: str | None, verbose: int, quiet: boo
         click.echo(line)
 
 
+@cli.command()
+@site_option
+@click.option("--relay", "relay_url", default=None, metavar="URL",
+              help="Check this relay instead of the site's relay_url.")
+def doctor(site: Path, relay_url: str | None) -> None:
+    """Check env vars, POS access, webhooks and the relay; exit 1 if anything fails."""
+    from hugo_pos.doctor import diagnose
+
+    setup_logging(-1)
+    report = diagnose(site, relay_url=relay_url)
+    click.echo(report.table())
+    if report.failed:
+        sys.exit(1)
+
+
 def main() -> None:
     """Entry point of the ``hugo_pos`` console script."""
     cli()
