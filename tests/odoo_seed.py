@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fakes.odoo import FakeOdoo
 
 from hugo_pos.config import Location
-from hugo_pos.providers.base import PosLine, PosOrder, ProviderContext
+from hugo_pos.providers.base import PosLine, PosLineModifier, PosOrder, ProviderContext
 from hugo_pos.providers.odoo import OdooProvider
 
 
@@ -61,6 +61,20 @@ def seed(version: int, products: list[tuple[str, str, float, str]] | None = None
     return Seeded(fake, config, session, cash, vat, service, food)
 
 
+def add_modifiers(fake: FakeOdoo, sku: str, name: str,
+                  options: list[tuple[str, float]]) -> dict[str, int]:
+    """Give the template ``sku`` an attribute that creates no variant (Odoo's modifiers);
+    return ``{option name: ptav id}``."""
+    tmpl = next(t["id"] for t in fake.records["product.template"].values()
+                if t.get("default_code") == sku)
+    attribute = next((a["id"] for a in fake.records["product.attribute"].values()
+                      if a["name"] == name), None) or fake.add(
+        "product.attribute", name=name, create_variant="no_variant", display_type="radio")
+    return {option: fake.add("product.template.attribute.value", name=option,
+                             price_extra=extra, attribute_id=attribute, product_tmpl_id=tmpl)
+            for option, extra in options}
+
+
 def provider_for(url: str, seeded: Seeded, location_id: str = "diamond-vale",
                  **settings) -> OdooProvider:
     """An OdooProvider of ``location_id`` talking to the fake at ``url``."""
@@ -75,13 +89,19 @@ def provider_for(url: str, seeded: Seeded, location_id: str = "diamond-vale",
                         sleep=lambda s: None)
 
 
-def order_of(provider: OdooProvider, lines: list[tuple[str, int]], order_id: str = "OMG-7Q2K",
+def order_of(provider: OdooProvider, lines: list[tuple], order_id: str = "OMG-7Q2K",
              **extra) -> PosOrder:
-    """A PosOrder priced from the provider's own catalog, as the relay would price it."""
+    """A PosOrder priced from the provider's own catalog, as the relay would price it;
+    ``lines`` are ``(sku, quantity)`` or ``(sku, quantity, [modifier option names])``."""
     found = {v.sku: (item, v) for item in provider.fetch_catalog().items for v in item.variants}
+    options = {(sku, o.name): o for sku, (item, _) in found.items() for m in item.modifiers
+               for o in m.options}
     pos_lines = tuple(PosLine(variant_id=sku, name=found[sku][0].name, quantity=qty,
-                              unit_price=found[sku][1].price, pos=found[sku][1].pos)
-                      for sku, qty in lines)
+                              unit_price=found[sku][1].price, pos=found[sku][1].pos,
+                              modifiers=tuple(PosLineModifier(
+                                  name=m, price=options[(sku, m)].price,
+                                  pos=options[(sku, m)].pos) for m in mods))
+                      for sku, qty, *rest in lines for mods in [rest[0] if rest else ()])
     return PosOrder(order_id=order_id, uuid=extra.pop("uuid", "1b4e28ba-2fa1-4d3b-a3f5-"
                                                               "ef19b5a7633b"),
                     location=provider.context.location.id, currency="TTD", lines=pos_lines,

@@ -61,7 +61,8 @@ def table(major: int, products: list[dict], pricelist: list[dict] | None = None)
             "res.currency.read": [CURRENCY], "pos.category.search_read": CATEGORIES,
             "product.product.search_read": products,
             "account.tax.search_read": TAXES, "product.pricelist.item.search_read":
-            pricelist or []}
+            pricelist or [], "product.template.attribute.value.search_read": [],
+            "product.attribute.read": []}
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_category_limits_and_price_included_tax(rsps):
     assert server.kwargs_of("account.tax.search_read")["domain"][1] == ["company_id", "=", 1]
     # batched: one request per model, never one per product
     keys = [c["key"] for c in server.calls]
-    assert keys.count("product.product.search_read") == 1 and len(keys) == 9
+    assert keys.count("product.product.search_read") == 1 and len(keys) == 10
 
 
 def test_odoo_16_uses_pos_categ_id(rsps):
@@ -153,20 +154,42 @@ def test_fixed_price_from_the_configs_pricelist(rsps, caplog):
     assert "pricelist rule 3 (formula on 2_product_category) is not applied" in caplog.text
 
 
-def test_variants_are_grouped_by_template_with_attribute_names(rsps):
+def ptav(vid, tmpl, name, attribute, extra=0.0):
+    """A product.template.attribute.value row (addons/product/models/
+    product_template_attribute_value.py: name, price_extra, attribute_id, ptav_active)."""
+    return {"id": vid, "name": name, "price_extra": extra, "attribute_id": attribute,
+            "product_tmpl_id": [tmpl, "Template"], "ptav_active": True}
+
+
+# product.attribute rows (addons/product/models/product_attribute.py: create_variant is
+# always / dynamic / no_variant; display_type radio / pills / select / color / multi)
+ATTRIBUTES = [{"id": 1, "name": "Size", "create_variant": "always", "display_type": "radio"},
+              {"id": 2, "name": "Extras", "create_variant": "no_variant",
+               "display_type": "multi"}]
+
+
+def test_variants_are_grouped_by_template_and_no_variant_attributes_are_modifiers(rsps):
     JsonRpcServer(rsps, {**table(17, [
         product(111, 210, "California Roll", "ROLL-CALIFORNIA-4", 34.5, [5], 11,
                 product_template_attribute_value_ids=[901]),
         product(112, 210, "California Roll", "ROLL-CALIFORNIA-8", 62.5, [5], 11,
-                product_template_attribute_value_ids=[902])]),
-        # product.template.attribute.value read (addons/product/models/
-        # product_template_attribute_value.py)
-        "product.template.attribute.value.read": [{"id": 901, "name": "4 pc"},
-                                                  {"id": 902, "name": "8 pc"}]})
+                product_template_attribute_value_ids=[902]),
+        product(113, 211, "Tuna Poke", "POKE-TUNA", 20.0, [5, 6], 10)]),
+        "product.template.attribute.value.search_read": [
+            ptav(901, 210, "4 pc", [1, "Size"]), ptav(902, 210, "8 pc", [1, "Size"], 28.0),
+            ptav(903, 211, "Avocado", [2, "Extras"], 8.0),
+            ptav(904, 211, "Tobiko", [2, "Extras"], 0.0)],
+        "product.attribute.read": ATTRIBUTES})
     catalog = make_provider().fetch_catalog()
-    assert len(catalog.items) == 1
-    assert [(v.sku, v.name, v.price) for v in catalog.items[0].variants] == [
+    roll, poke = catalog.items
+    assert [(v.sku, v.name, v.price) for v in roll.variants] == [
         ("ROLL-CALIFORNIA-4", "4 pc", 3450), ("ROLL-CALIFORNIA-8", "8 pc", 6250)]
+    assert roll.modifiers == ()
+    [extras] = poke.modifiers
+    # 8.00 incl. 12.5% -> 7.11 base + 10% service (0.711 -> 0.71) = 8.71
+    assert extras.name == "Extras" and extras.pos == {"attribute_id": 2}
+    assert [(o.name, o.price, o.pos) for o in extras.options] == [
+        ("Avocado", 871, {"ptav_id": 903}), ("Tobiko", 0, {"ptav_id": 904})]
 
 
 def test_config_of_another_company_is_refused(rsps):

@@ -17,12 +17,12 @@ import pytest
 from conftest import hugo_bin
 from fakes.odoo import serve
 from menu_html import read_menu_html
-from odoo_seed import seed
+from odoo_seed import add_modifiers, seed
 
 from hugo_pos.build import make_providers
 from hugo_pos.config import load_config
 from hugo_pos.money import format_money
-from hugo_pos.providers.base import PosLine, PosOrder
+from hugo_pos.providers.base import PosLine, PosLineModifier, PosOrder
 from hugo_pos.site import read_site
 
 LOCATION = "diamond-vale"
@@ -61,11 +61,18 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
     dragon_tmpl = fake.add("product.template", name="Dragon Roll", list_price=55.0,
                            available_in_pos=True, sale_ok=True, taxes_id=[seeded.vat],
                            company_id=1, pos_categ_ids=[seeded.food], _variant=False)
+    pieces = fake.add("product.attribute", name="Pieces", create_variant="always",
+                      display_type="radio")
     for size, sku, extra in (("4 pc", "ROLL-DRAGON-4", 0.0), ("8 pc", "ROLL-DRAGON-8", 40.0)):
         value = fake.add("product.template.attribute.value", name=size, price_extra=extra,
-                         product_tmpl_id=dragon_tmpl)
+                         product_tmpl_id=dragon_tmpl, attribute_id=pieces)
         fake.add("product.product", product_tmpl_id=dragon_tmpl, default_code=sku,
                  price_extra=extra, product_template_attribute_value_ids=[value])
+    # the Tofu Poke's choices are attributes that create no variant (Odoo's modifiers)
+    base = add_modifiers(fake, "POKE-TOFU", "Base", [("Sushi rice", 0.0), ("Brown rice", 5.0),
+                                                     ("Greens", 0.0)])
+    add_modifiers(fake, "POKE-TOFU", "Extras", [("Avocado", 8.0), ("Spicy mayo", 4.0),
+                                                ("Pickled mango", 6.0)])
     enable_odoo(example_site)
     with serve(seeded.fake) as url:
         env = {**os.environ, "ODOO_API_URL_DIAMOND_VALE": url,
@@ -87,6 +94,12 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
         for sku, price in prices.items():
             if sku not in (dearer, drink):
                 assert variants[sku]["price"] == price and variants[sku]["available"], sku
+        tofu = menu["locations"][LOCATION]["items"]["POKE-TOFU"]
+        options = {o["name"]: o for g in tofu["modifier_groups"] for o in g["options"]}
+        assert {name: (o["price"], o["available"]) for name, o in options.items()} == {
+            "Sushi rice": (0, True), "Brown rice": (500, True), "Greens": (0, True),
+            "Avocado": (800, True), "Spicy mayo": (400, True), "Pickled mango": (600, True)}
+        assert "tofu.md: modifier" not in log
         page = read_menu_html((example_site / "public" / "locations" / LOCATION /
                                "index.html").read_text(encoding="utf-8"))
         shown = next(item.variants[dearer] for item in page.items.values()
@@ -98,7 +111,12 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
         lines = (PosLine(variant_id=dearer, name="Spicy Tuna Roll", quantity=2,
                          unit_price=dragon["price"], pos=dragon["pos"]["odoo"]),
                  PosLine(variant_id=drink, name="Drink", quantity=1,
-                         unit_price=variants[drink]["price"], pos=variants[drink]["pos"]["odoo"]))
+                         unit_price=variants[drink]["price"], pos=variants[drink]["pos"]["odoo"]),
+                 PosLine(variant_id="POKE-TOFU", name="Tofu Poke Bowl", quantity=1,
+                         unit_price=variants["POKE-TOFU"]["price"],
+                         pos=variants["POKE-TOFU"]["pos"]["odoo"],
+                         modifiers=(PosLineModifier(name="Brown rice", price=500,
+                                                    pos=options["Brown rice"]["pos"]["odoo"]),)))
         order = PosOrder(order_id="OMG-E2E1", uuid="0d6b3c1e-8a6f-4a8e-9d61-3b1f7c2e9a10",
                          location=LOCATION, currency="TTD", lines=lines,
                          total=sum(line.total for line in lines), customer_name="Ann Ali",
@@ -112,6 +130,9 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
     [stored] = seeded.fake.records["pos.order"].values()
     assert ref.total == order.total and stored["amount_total"] * 100 == order.total
     assert stored["pos_reference"] == "Web OMG-E2E1" and stored["uuid"] == order.uuid
+    poke = next(line for line in seeded.fake.lines_of(stored["id"])
+                if line["full_product_name"] == "Tofu Poke Bowl (Brown rice)")
+    assert poke["attribute_value_ids"] == [base["Brown rice"]] and poke["price_unit"] == 67.5
     assert sorted((line["qty"], line["product_id"])
                   for line in seeded.fake.lines_of(stored["id"])) == sorted(
         (line.quantity, line.pos["product_id"]) for line in lines)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from fakes.odoo import NO_SESSION, serve
-from odoo_seed import order_of, provider_for, seed
+from odoo_seed import add_modifiers, order_of, provider_for, seed
 
 from hugo_pos.errors import PosUnavailable
 from hugo_pos.providers.odoo_orders import create_from_ui_payload, price_lines
@@ -154,3 +154,20 @@ def test_find_order_of_an_unknown_order_is_none():
     seeded = seed(18)
     with serve(seeded.fake) as url:
         assert provider_for(url, seeded).find_order("NOPE") is None
+
+
+@pytest.mark.parametrize("version", [17, 18])
+def test_modifiers_are_attribute_values_of_the_line(version):
+    seeded = seed(version)
+    ptavs = add_modifiers(seeded.fake, "ROLL-DRAGON", "Extras", [("Avocado", 8.0),
+                                                                  ("Tobiko", 0.0)])
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded)
+        order = order_of(provider, [("ROLL-DRAGON", 2, ["Avocado", "Tobiko"])])
+        ref = provider.submit_order(order)
+    assert ref.total == order.total == 2 * (6550 + 800)
+    [stored] = seeded.fake.records["pos.order"].values()
+    [line] = seeded.fake.lines_of(stored["id"])
+    assert line["full_product_name"] == "Dragon Roll (Avocado, Tobiko)"
+    assert line["price_unit"] == 73.5 and line["price_extra"] == 8.0
+    assert line["attribute_value_ids"] == [ptavs["Avocado"], ptavs["Tobiko"]]

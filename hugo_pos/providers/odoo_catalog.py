@@ -6,7 +6,9 @@
 3. ``product.product.search_read`` of ``available_in_pos`` + ``sale_ok`` products of the company
    (``pos_categ_id`` on 16, ``pos_categ_ids`` on 17+; ``detailed_type`` on 16/17, ``type`` 18+);
 4. ``account.tax.search_read`` of the company's taxes among those products' ``taxes_id``;
-5. ``product.template.attribute.value.read`` for variant names (multi-variant templates only);
+5. ``product.template.attribute.value.search_read`` + ``product.attribute.read``: variant names,
+   and the attributes that create no variant (picked at sale time with a ``price_extra``),
+   which are Odoo's modifiers;
 6. ``product.pricelist.item.search_read`` of the config's pricelist.
 
 Never a request per product. Products outside the config's category limits stay in the catalog
@@ -21,7 +23,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hugo_pos.catalog import Catalog, CatalogItem, CatalogVariant
+from hugo_pos.catalog import (
+    Catalog,
+    CatalogItem,
+    CatalogModifier,
+    CatalogOption,
+    CatalogVariant,
+)
 from hugo_pos.errors import ProviderError
 from hugo_pos.money import to_minor
 from hugo_pos.providers.odoo_rpc import OdooRpc, m2o_id
@@ -138,7 +146,9 @@ class CatalogReader:
                     "taxes_id", "description_sale", poscat, ptype, "write_date",
                     "product_template_attribute_value_ids"])
         taxes = read_taxes(rpc, {t for p in products for t in p.get("taxes_id") or ()})
-        variant_names = self._variant_names(products)
+        values, attributes = self._attribute_values(
+            sorted({m2o_id(p["product_tmpl_id"]) for p in products}))
+        variant_names = {vid: v["name"] for vid, v in values.items()}
         rules = self._pricelist_rules(setup.pricelist_id)
         grouped: dict[int, list[dict]] = {}
         for product in products:
@@ -154,8 +164,10 @@ class CatalogReader:
                             rpc.label, first["name"])
             elif allowed is not None and not any(c in allowed for c in cats):
                 reason = "not_for_sale_here"
+            item_taxes = [taxes[t] for t in sorted(first.get("taxes_id") or ()) if t in taxes]
             items.append(CatalogItem(
                 name=first["name"],
+                modifiers=self._modifiers(tmpl_id, values, attributes, item_taxes, setup),
                 category=names.get(cats[0]) if cats else None,
                 description=first.get("description_sale") or None,
                 pos={"product_tmpl_id": tmpl_id},
@@ -177,17 +189,43 @@ class CatalogReader:
             price=to_minor(total, self.currency), reason=reason,
             pos={"product_id": product["id"], "tax_ids": tax_ids})
 
-    def _variant_names(self, products: list[dict]) -> dict[int, str]:
-        counts: dict[Any, int] = {}
-        for product in products:
-            tmpl = m2o_id(product["product_tmpl_id"])
-            counts[tmpl] = counts.get(tmpl, 0) + 1
-        ids = sorted({v for p in products if counts[m2o_id(p["product_tmpl_id"])] > 1
-                      for v in p.get("product_template_attribute_value_ids") or ()})
-        if not ids:
-            return {}
-        values = self.rpc.call("product.template.attribute.value", "read", ids, fields=["name"])
-        return {v["id"]: v["name"] for v in values}
+    def _attribute_values(self, tmpl_ids: list) -> tuple[dict[int, dict], dict[int, dict]]:
+        """Return the templates' attribute values (``product.template.attribute.value``) and
+        their attributes (``product.attribute``: ``create_variant``, ``display_type``)."""
+        if not tmpl_ids:
+            return {}, {}
+        values = self.rpc.call("product.template.attribute.value", "search_read",
+                               domain=[("product_tmpl_id", "in", sorted(tmpl_ids))],
+                               fields=["name", "price_extra", "attribute_id", "product_tmpl_id",
+                                       "ptav_active"])
+        values = [v for v in values if v.get("ptav_active", True) is not False]
+        attribute_ids = sorted({m2o_id(v.get("attribute_id")) for v in values} - {None})
+        attributes = self.rpc.call("product.attribute", "read", attribute_ids,
+                                   fields=["name", "create_variant", "display_type"]
+                                   ) if attribute_ids else []
+        return {v["id"]: v for v in values}, {a["id"]: a for a in attributes}
+
+    def _modifiers(self, tmpl_id: int, values: dict[int, dict], attributes: dict[int, dict],
+                   tax_list: list[Tax], setup: PosSetup) -> tuple[CatalogModifier, ...]:
+        """Attributes that create no variant are chosen at sale time, with a ``price_extra``:
+        Odoo's modifiers. Each becomes a CatalogModifier; option prices include taxes."""
+        groups: dict[int, list[dict]] = {}
+        for value in values.values():
+            attribute = attributes.get(m2o_id(value.get("attribute_id")), {})
+            if m2o_id(value["product_tmpl_id"]) == tmpl_id and \
+                    attribute.get("create_variant") == "no_variant":
+                groups.setdefault(attribute["id"], []).append(value)
+        return tuple(
+            CatalogModifier(
+                name=attributes[aid]["name"], pos={"attribute_id": aid},
+                options=tuple(CatalogOption(
+                    name=v["name"], pos={"ptav_id": v["id"]},
+                    price=to_minor(price_with_taxes(Decimal(str(v.get("price_extra") or 0)),
+                                                    tax_list, setup.rounding,
+                                                    round_globally=setup.round_globally),
+                                   self.currency))
+                    for v in sorted(group, key=lambda v: v["id"])))
+            for aid, group in groups.items())
 
     def _pricelist_rules(self, pricelist_id: int | None) -> list[dict]:
         if not pricelist_id:

@@ -47,6 +47,8 @@ class PricedLine:
     price_unit: Decimal
     subtotal: Decimal
     subtotal_incl: Decimal
+    price_extra: Decimal = Decimal(0)
+    attribute_value_ids: tuple[int, ...] = ()
 
 
 def price_lines(order: PosOrder, taxes: dict[int, Tax], rounding: Decimal,
@@ -62,8 +64,14 @@ def price_lines(order: PosOrder, taxes: dict[int, Tax], rounding: Decimal,
                                     round_globally=round_globally)
         totals = compute_all(price_unit, line.quantity, line_taxes, rounding,
                              round_globally=round_globally)
+        # Modifiers are Odoo attribute values that create no variant: the line names them and
+        # its price_unit carries their price_extra, as the POS itself does.
+        base = price_unit_for(to_decimal(line.unit_price, order.currency), line_taxes, rounding,
+                              round_globally=round_globally) if line.modifiers else price_unit
+        ptavs = tuple(int(m.pos["ptav_id"]) for m in line.modifiers if m.pos.get("ptav_id"))
         priced.append(PricedLine(line, int(line.pos["product_id"]), tax_ids, price_unit,
-                                 totals.total_excluded, totals.total_included))
+                                 totals.total_excluded, totals.total_included,
+                                 price_unit - base, ptavs))
     return priced
 
 
@@ -78,9 +86,10 @@ def order_note(order: PosOrder) -> str:
     return " | ".join(parts)
 
 
-def _line_note(line: PosLine) -> str:
+def _full_name(line: PosLine) -> str:
+    # Odoo's own form for a product with attribute values: "Tuna Poke (Brown rice, Avocado)".
     mods = ", ".join(m.name for m in line.modifiers)
-    return " | ".join(part for part in (mods, line.note) if part)
+    return f"{line.name} ({mods})" if mods else line.name
 
 
 def _sequence_number(order_id: str) -> int:
@@ -106,9 +115,11 @@ def _line_values(p: PricedLine, major: int, uuid: str | None) -> dict[str, Any]:
         "product_id": p.product_id, "qty": p.line.quantity, "price_unit": float(p.price_unit),
         "discount": 0, "price_subtotal": float(p.subtotal),
         "price_subtotal_incl": float(p.subtotal_incl),
-        "tax_ids": [[6, False, list(p.tax_ids)]], "full_product_name": p.line.name,
-        "customer_note": _line_note(p.line), "price_extra": 0.0,
+        "tax_ids": [[6, False, list(p.tax_ids)]], "full_product_name": _full_name(p.line),
+        "customer_note": p.line.note, "price_extra": float(p.price_extra),
     }
+    if p.attribute_value_ids:
+        values["attribute_value_ids"] = [[6, False, list(p.attribute_value_ids)]]
     if uuid:
         values["uuid"] = uuid
     return values

@@ -91,7 +91,9 @@ def schema(version: int) -> dict[str, set[str]]:
         "product.template": PRODUCT | {poscat, ptype, "product_variant_ids"},
         "product.product": PRODUCT | {poscat, ptype, "product_tmpl_id", "lst_price",
                                       "product_template_attribute_value_ids", "price_extra"},
-        "product.template.attribute.value": {"name", "price_extra", "product_tmpl_id"},
+        "product.template.attribute.value": {"name", "price_extra", "product_tmpl_id",
+                                             "attribute_id", "ptav_active"},
+        "product.attribute": {"name", "create_variant", "display_type"},
         "account.tax": tax,
         "product.pricelist": {"name", "company_id", "currency_id", "item_ids"},
         "product.pricelist.item": {"pricelist_id", "applied_on", "product_tmpl_id", "product_id",
@@ -163,7 +165,7 @@ class Database:
             return self.records["pos.session"][rec["session_id"]]["config_id"]
         if name == "display_name":
             return rec.get("name", f"{model},{rec['id']}")
-        if name in ("active", "sale_ok"):
+        if name in ("active", "sale_ok", "ptav_active"):
             return True
         if name in M2O:
             return False
@@ -176,7 +178,8 @@ class Database:
                 "product_tmpl_id": "product.template", "product_id": "product.product",
                 "pos_categ_id": "pos.category", "parent_id": model,
                 "account_sale_tax_id": "account.tax", "order_id": "pos.order",
-                "payment_method_id": "pos.payment.method"}.get(name, "")
+                "payment_method_id": "pos.payment.method",
+                "attribute_id": "product.attribute"}.get(name, "")
 
     def read_record(self, model: str, rec: dict, fields: list[str] | None,
                     load: str | None = "_classic_read") -> dict:
