@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fakes.odoo import serve
 from odoo_seed import order_of, provider_for, seed
+
+from hugo_pos.errors import HugoPosError
 
 
 def body(model: str, rec_id: int, **fields) -> bytes:
@@ -80,3 +83,39 @@ def test_bodies_that_are_not_odoo_webhooks_give_no_event():
     [event] = provider.parse_webhook(body("pos.category", 4, name="Rolls"))
     assert event.kind == "catalog_changed"
     assert provider.confirm_event(event) == event
+
+
+def test_register_webhooks_creates_one_rule_per_model_once():
+    seeded = seed(17)
+    token = "tok-" + "x" * 40
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded)
+        first = provider.register_webhooks("https://relay.omg.tt/", token)
+        second = provider.register_webhooks("https://relay.omg.tt", token)
+    shown = "https://relay.omg.tt/webhooks/odoo/***"
+    assert first == [f"pos.order: created an automation rule posting to {shown}",
+                     f"product.template: created an automation rule posting to {shown}"]
+    assert second == [f"pos.order: already posts to {shown}",
+                      f"product.template: already posts to {shown}"]
+    assert token not in " ".join(first + second)
+    rules = seeded.fake.records["base.automation"]
+    actions = list(seeded.fake.records["ir.actions.server"].values())
+    assert len(rules) == 2 and len(actions) == 2
+    assert {a["webhook_url"] for a in actions} == {f"https://relay.omg.tt/webhooks/odoo/{token}"}
+    assert all(a["state"] == "webhook" and a["base_automation_id"] in rules for a in actions)
+    fields = seeded.fake.records["ir.model.fields"]
+    order_action = next(a for a in actions if "pos.order" in a["name"])
+    assert {fields[f]["name"] for f in order_action["webhook_field_ids"]} == {
+        "name", "pos_reference", "state", "amount_total", "config_id"}
+
+
+def test_register_webhooks_needs_a_token_and_odoo_17():
+    seeded = seed(16)
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded)
+        with pytest.raises(HugoPosError) as info:
+            provider.register_webhooks("https://relay.omg.tt", "")
+        lines = provider.register_webhooks("https://relay.omg.tt", "some-token")
+    assert info.value.message.startswith("HUGO_POS_WEBHOOK_TOKEN is not set")
+    assert lines == ["skipped: Odoo 16 has no webhook actions (17+), so order status and "
+                     "catalog changes are not pushed; rebuild the site to pick up price changes"]

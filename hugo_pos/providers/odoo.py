@@ -227,6 +227,13 @@ class OdooProvider(Provider):
 
     # -- webhooks ------------------------------------------------------------------------------
 
+    def register_webhooks(self, relay_url: str, token: str | None) -> list[str]:
+        """Create Odoo automation rules posting pos.order and product.template changes to
+        ``<relay_url>/webhooks/odoo/<token>`` (17+; idempotent; see ``odoo_hooks``)."""
+        from hugo_pos.providers.odoo_hooks import register_webhooks
+
+        return register_webhooks(self, relay_url, token)
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """Check the URL token of an Odoo webhook (Odoo signs nothing).
 

@@ -93,13 +93,17 @@ class FakeOdoo(Database):
             if name not in self.fields[model]:
                 raise OdooFault("builtins.ValueError", f"Invalid field {name!r} on model "
                                 f"{model!r}")
-        plain = {k: v for k, v in vals.items() if k not in ("lines", "payment_ids")}
+        plain = {k: v for k, v in vals.items()
+                 if k not in ("lines", "payment_ids", "action_server_ids")}
         if model == "product.template":
             plain.setdefault("company_id", False)
             plain["_variant"] = True
         rid = self.add(model, **{k: _x2many(v) for k, v in plain.items()})
         if model == "pos.order":
             self._order_children(rid, vals)
+        for command in vals.get("action_server_ids") or () if model == "base.automation" else ():
+            self.create("ir.actions.server", {**command[2], "base_automation_id": rid},
+                        companies)
         return rid
 
     def write(self, model: str, rid: int, vals: dict) -> None:

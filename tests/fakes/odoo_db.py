@@ -58,7 +58,7 @@ def invalid_field(model: str, name: str) -> OdooFault:
 M2O = {"company_id", "currency_id", "pricelist_id", "current_session_id", "product_tmpl_id",
        "pos_categ_id", "parent_id", "config_id", "session_id", "product_id", "categ_id",
        "account_sale_tax_id", "user_id", "partner_id", "order_id", "payment_method_id",
-       "attribute_id", "fiscal_position_id"}
+       "attribute_id", "fiscal_position_id", "model_id", "base_automation_id"}
 COMMON = {"id", "display_name", "write_date", "create_date"}
 PRODUCT = {"name", "list_price", "available_in_pos", "sale_ok", "company_id", "taxes_id",
            "description_sale", "default_code", "active", "image_512", "image_128", "combo_ids",
@@ -106,6 +106,13 @@ def schema(version: int) -> dict[str, set[str]]:
                            "attribute_value_ids"},
         "pos.payment": {"pos_order_id", "payment_method_id", "amount", "payment_date", "name"},
         "pos.payment.method": {"name", "company_id"},
+        # base / base_automation (17.0): what registering webhooks touches
+        "ir.model": {"model", "name"},
+        "ir.model.fields": {"model", "name", "model_id"},
+        "ir.actions.server": {"name", "state", "webhook_url", "webhook_field_ids", "model_id",
+                              "base_automation_id"},
+        "base.automation": {"name", "active", "trigger", "trigger_field_ids", "model_id",
+                            "action_server_ids"},
     }
 
 
@@ -179,7 +186,8 @@ class Database:
                 "pos_categ_id": "pos.category", "parent_id": model,
                 "account_sale_tax_id": "account.tax", "order_id": "pos.order",
                 "payment_method_id": "pos.payment.method",
-                "attribute_id": "product.attribute"}.get(name, "")
+                "attribute_id": "product.attribute", "model_id": "ir.model",
+                "base_automation_id": "base.automation"}.get(name, "")
 
     def read_record(self, model: str, rec: dict, fields: list[str] | None,
                     load: str | None = "_classic_read") -> dict:
@@ -218,6 +226,8 @@ class Database:
     def search(self, model: str, domain: list, companies: list[int],
                active_test: bool = True) -> list[dict]:
         """Records matching a domain (Polish notation, the operators hugo-pos uses)."""
+        if model in ("ir.model", "ir.model.fields") and not self.records[model]:
+            self._describe_models()
         uses_active = any(isinstance(t, (list, tuple)) and t[0] == "active" for t in domain)
         found = []
         for rec in self.records[model].values():
@@ -229,6 +239,18 @@ class Database:
             if self._match(model, rec, list(domain)):
                 found.append(rec)
         return found
+
+    def _describe_models(self) -> None:
+        # ir.model / ir.model.fields from the schema, in their own id range so that the ids of
+        # the records tests add do not depend on whether this ran.
+        ids = itertools.count(100_000)
+        for name, fields in sorted(self.fields.items()):
+            model_id = next(ids)
+            self.records["ir.model"][model_id] = {"id": model_id, "model": name, "name": name}
+            for field in sorted(fields):
+                fid = next(ids)
+                self.records["ir.model.fields"][fid] = {"id": fid, "model": name,
+                                                        "name": field, "model_id": model_id}
 
     def _match(self, model: str, rec: dict, domain: list) -> bool:
         stack: list[bool] = []
