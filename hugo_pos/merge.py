@@ -136,7 +136,10 @@ def _merge_item(config: SiteConfig, loc: Location, item: SiteItem, indexes: dict
         variants.append(_menu_variant(config, loc, item, variant, primary, pos_ids, warnings))
     catalog_item = matched_items.get(loc.catalog)
     return MenuItem(
-        key=item.key, name=item.title, description=item.description, image=item.image,
+        key=item.key, name=item.title, description=item.description,
+        # a POS image (e.g. Odoo's, written under static/hugo-pos/img/) only when the site
+        # has none of its own
+        image=item.image or str((catalog_item.pos if catalog_item else {}).get("image") or ""),
         category=item.category, variants=tuple(variants),
         modifier_groups=tuple(_modifier_group(loc, item, group, catalog_item, matched_items,
                                               warnings) for group in item.modifiers))

@@ -26,6 +26,8 @@ from hugo_pos.providers.base import PosLine, PosLineModifier, PosOrder
 from hugo_pos.site import read_site
 
 LOCATION = "diamond-vale"
+PNG_B64 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6"
+           "kgAAAABJRU5ErkJggg==")
 
 
 def enable_odoo(site: Path) -> None:
@@ -68,6 +70,11 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
                          product_tmpl_id=dragon_tmpl, attribute_id=pieces)
         fake.add("product.product", product_tmpl_id=dragon_tmpl, default_code=sku,
                  price_extra=extra, product_template_attribute_value_ids=[value])
+    # Odoo has photos; the site shows one only where its own front matter has no image
+    for tmpl in fake.records["product.template"].values():
+        tmpl["image_512"] = PNG_B64
+    ebi = next(t["id"] for t in fake.records["product.template"].values()
+               if t.get("default_code") == "NIGIRI-EBI")
     # the Tofu Poke's choices are attributes that create no variant (Odoo's modifiers)
     base = add_modifiers(fake, "POKE-TOFU", "Base", [("Sushi rice", 0.0), ("Brown rice", 5.0),
                                                      ("Greens", 0.0)])
@@ -94,7 +101,11 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
         for sku, price in prices.items():
             if sku not in (dearer, drink):
                 assert variants[sku]["price"] == price and variants[sku]["available"], sku
-        tofu = menu["locations"][LOCATION]["items"]["POKE-TOFU"]
+        items = menu["locations"][LOCATION]["items"]
+        assert items["NIGIRI-EBI"]["image"] == f"/hugo-pos/img/odoo-{ebi}.png"
+        assert (example_site / "public" / "hugo-pos" / "img" / f"odoo-{ebi}.png").is_file()
+        assert items["NIGIRI-SALMON"]["image"] == "/images/nigiri.svg"   # the site's own
+        tofu = items["POKE-TOFU"]
         options = {o["name"]: o for g in tofu["modifier_groups"] for o in g["options"]}
         assert {name: (o["price"], o["available"]) for name, o in options.items()} == {
             "Sushi rice": (0, True), "Brown rice": (500, True), "Greens": (0, True),
