@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from pathlib import Path
 
 from hugo_pos.config import Location, PosConfig
-from hugo_pos.providers.base import ProviderContext
+from hugo_pos.providers.base import PosLine, PosLineModifier, PosOrder, ProviderContext
 from hugo_pos.providers.loyverse import LoyverseProvider
 
 API = "https://api.loyverse.com/v1.0"
@@ -146,3 +147,51 @@ def provider(loc_id: str = "ariapita", *, store_id: str = STORE, currency: str =
     made = LoyverseProvider(settings, context)
     made.client.sleep = lambda seconds: None
     return made
+
+
+VAT = "a94d8606-7268-11ea-bde9-1269e7c5a22d"
+
+
+def order(**changes) -> PosOrder:
+    """Two lines: a variant with two modifiers and an ADDED 12.5 % tax, and a plain item."""
+    lines = (
+        PosLine(variant_id="ROLL-DRAGON-8", name="Dragon Roll (8 pc)", quantity=2,
+                unit_price=10800,  # 96.00 + 12.5 % ADDED tax = 108.00
+                pos={"item_id": "d5fe0da6", "variant_id": "706e2626-3329-45f8-98d7-0e1dbcbcb9d9",
+                     "tax_ids": [VAT], "added_tax_rates": ["12.5"]},
+                modifiers=(PosLineModifier(name="Spicy mayo", price=450,
+                                           pos={"modifier_id": "m1",
+                                                "modifier_option_id": "0a7cdf41"}),
+                           PosLineModifier(name="Extra ginger", price=0,
+                                           pos={"modifier_id": "m1",
+                                                "modifier_option_id": "0a7cdf42"})),
+                note="no sesame"),
+        PosLine(variant_id="DRINK-SORREL", name="Sorrel", quantity=1, unit_price=1800,
+                pos={"loyverse": {"item_id": "2ca3341b",
+                                  "variant_id": "06929667-cc44-4bbb-b226-6758285d7033"}}),
+    )
+    fields = dict(order_id="7K3M-9QXP", uuid="1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+                  location="ariapita", currency="TTD", lines=lines, total=2 * (10800 + 450) + 1800,
+                  customer_name="Kim Baptiste", customer_phone="+1 868 555 0199",
+                  fulfilment="pickup", created_at="2026-11-25T01:02:03Z", note="Ring the bell")
+    return PosOrder(**{**fields, **changes})
+
+
+def receipt(order_id: str = "7K3M-9QXP", number: str = "2-1009", **changes) -> dict:
+    """A Receipt (the spec's POST /receipts response example, abridged to our fields)."""
+    return {"receipt_number": number, "note": None, "receipt_type": "SALE", "refund_for": None,
+            "order": order_id, "created_at": "2026-11-25T01:02:04.044Z",
+            "updated_at": "2026-11-25T01:02:04.044Z", "source": "hugo-pos",
+            "receipt_date": "2026-11-25T01:02:03Z", "cancelled_at": None, "total_money": 242.0,
+            "total_tax": 24.88, "store_id": STORE, "line_items": [], "payments": [], **changes}
+
+
+def enable_loyverse(site: Path) -> None:
+    """Flip Ariapita's loyverse POS on and point it at the fake through an env var."""
+    path = site / "data/locations.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("      loyverse:")
+    block = text[start:text.index("      odoo:", start)]
+    enabled = block.replace("enabled: false", "enabled: true") + \
+        "        api_url: \"{{ env `LOYVERSE_API_URL_ARIAPITA` }}\"\n"
+    path.write_text(text.replace(block, enabled, 1), encoding="utf-8")

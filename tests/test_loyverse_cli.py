@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fakes.loyverse import FakeLoyverse, serve
-from test_loyverse_e2e import enable_loyverse
+from loyverse_payloads import enable_loyverse
 
 TOKEN = "cli-loyverse-token-0123456789"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fakes.loyverse import FakeLoyverse, serve
+from loyverse_payloads import enable_loyverse
 from menu_html import read_menu_html
 from site_support import EXAMPLE, copy_site, hugo_bin
 
@@ -22,17 +23,6 @@ from hugo_pos.config import load_config
 from hugo_pos.site import read_site
 
 TOKEN = "e2e-loyverse-token-0123456789"
-
-
-def enable_loyverse(site: Path) -> None:
-    """Flip Ariapita's loyverse POS on and point it at the fake through an env var."""
-    path = site / "data/locations.yaml"
-    text = path.read_text(encoding="utf-8")
-    start = text.index("      loyverse:")
-    block = text[start:text.index("      odoo:", start)]
-    enabled = block.replace("enabled: false", "enabled: true") + \
-        "        api_url: \"{{ env `LOYVERSE_API_URL_ARIAPITA` }}\"\n"
-    path.write_text(text.replace(block, enabled, 1), encoding="utf-8")
 
 
 def stock_the_fake(site: Path) -> tuple[FakeLoyverse, dict[str, int]]:

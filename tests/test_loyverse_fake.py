@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 from fakes.loyverse import DEFAULT_TOKEN, FakeLoyverse, serve
-from loyverse_payloads import provider
+from loyverse_payloads import order, provider
 
 from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant
 from hugo_pos.providers.loyverse import LoyverseProvider
@@ -66,8 +66,6 @@ def test_a_full_pull_makes_the_minimum_number_of_requests(fake):
 
 def test_a_timed_out_order_is_found_not_created_twice(fake):
     roll = fake.add_item("Dragon Roll", sku="ROLL-DRAGON", price="95.00")
-    from test_loyverse_orders import order
-
     line = order().lines[1]
     line = type(line)(variant_id="ROLL-DRAGON", name="Dragon Roll", quantity=1, unit_price=9500,
                       pos={"item_id": roll["id"],

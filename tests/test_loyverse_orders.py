@@ -13,48 +13,11 @@ import requests
 import responses
 from hypothesis import given
 from hypothesis import strategies as st
-from loyverse_payloads import API, PAYMENT_TYPE, STORE, errors, provider
+from loyverse_payloads import API, PAYMENT_TYPE, STORE, VAT, errors, order, provider, receipt
 from responses import matchers
 
 from hugo_pos.errors import PosUnavailable, ProviderError
-from hugo_pos.providers.base import PosLine, PosLineModifier, PosOrder
 from hugo_pos.providers.loyverse_catalog import add_taxes, remove_taxes
-
-VAT = "a94d8606-7268-11ea-bde9-1269e7c5a22d"
-
-
-def order(**changes) -> PosOrder:
-    """Two lines: a variant with two modifiers and an ADDED 12.5 % tax, and a plain item."""
-    lines = (
-        PosLine(variant_id="ROLL-DRAGON-8", name="Dragon Roll (8 pc)", quantity=2,
-                unit_price=10800,  # 96.00 + 12.5 % ADDED tax = 108.00
-                pos={"item_id": "d5fe0da6", "variant_id": "706e2626-3329-45f8-98d7-0e1dbcbcb9d9",
-                     "tax_ids": [VAT], "added_tax_rates": ["12.5"]},
-                modifiers=(PosLineModifier(name="Spicy mayo", price=450,
-                                           pos={"modifier_id": "m1",
-                                                "modifier_option_id": "0a7cdf41"}),
-                           PosLineModifier(name="Extra ginger", price=0,
-                                           pos={"modifier_id": "m1",
-                                                "modifier_option_id": "0a7cdf42"})),
-                note="no sesame"),
-        PosLine(variant_id="DRINK-SORREL", name="Sorrel", quantity=1, unit_price=1800,
-                pos={"loyverse": {"item_id": "2ca3341b",
-                                  "variant_id": "06929667-cc44-4bbb-b226-6758285d7033"}}),
-    )
-    fields = dict(order_id="7K3M-9QXP", uuid="1b4e28ba-2fa1-11d2-883f-0016d3cca427",
-                  location="ariapita", currency="TTD", lines=lines, total=2 * (10800 + 450) + 1800,
-                  customer_name="Kim Baptiste", customer_phone="+1 868 555 0199",
-                  fulfilment="pickup", created_at="2026-11-25T01:02:03Z", note="Ring the bell")
-    return PosOrder(**{**fields, **changes})
-
-
-def receipt(order_id: str = "7K3M-9QXP", number: str = "2-1009", **changes) -> dict:
-    """A Receipt (the spec's POST /receipts response example, abridged to our fields)."""
-    return {"receipt_number": number, "note": None, "receipt_type": "SALE", "refund_for": None,
-            "order": order_id, "created_at": "2026-11-25T01:02:04.044Z",
-            "updated_at": "2026-11-25T01:02:04.044Z", "source": "hugo-pos",
-            "receipt_date": "2026-11-25T01:02:03Z", "cancelled_at": None, "total_money": 242.0,
-            "total_tax": 24.88, "store_id": STORE, "line_items": [], "payments": [], **changes}
 
 
 def test_the_receipt_body_prices_lines_before_added_taxes():
