@@ -81,7 +81,8 @@ def diagnose(site: str | os.PathLike, *, relay_url: str | None = None,
     """Run every check for the site in ``site`` and return the report.
 
     ``env`` defaults to ``os.environ`` plus the site's ``.env`` (as ``hugo_pos build`` reads
-    it); ``relay_url`` overrides the site's ``relay_url`` (e.g. a port-forwarded relay).
+    it); ``relay_url`` is where to reach the relay if not at the site's ``relay_url`` (e.g.
+    a port-forwarded relay); webhooks are still checked against the public ``relay_url``.
     """
     from hugo_pos.build import make_providers
     from hugo_pos.doctor_pos import pos_checks
@@ -106,10 +107,11 @@ def diagnose(site: str | os.PathLike, *, relay_url: str | None = None,
                             "not run: fix the configuration first"))
         return Report(tuple(checks), frozenset(secrets))
     secrets |= set(config.secrets)
-    relay = (relay_url if relay_url is not None else config.relay_url).rstrip("/")
     for provider in make_providers(config).values():
-        checks += pos_checks(provider, relay, token)
-    checks += relay_checks(root, relay)
+        # Webhooks must reach the public relay_url, even when --relay names another address.
+        checks += pos_checks(provider, config.relay_url, token)
+    checks += relay_checks(root, (config.relay_url if relay_url is None else relay_url)
+                           .rstrip("/"))
     return Report(tuple(checks), frozenset(secrets))
 
 
