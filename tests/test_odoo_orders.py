@@ -171,3 +171,17 @@ def test_modifiers_are_attribute_values_of_the_line(version):
     assert line["full_product_name"] == "Dragon Roll (Avocado, Tobiko)"
     assert line["price_unit"] == 73.5 and line["price_extra"] == 8.0
     assert line["attribute_value_ids"] == [ptavs["Avocado"], ptavs["Tobiko"]]
+
+
+def test_an_order_costs_five_requests_once_the_company_is_known():
+    seeded = seed(18)
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded)
+        provider.submit_order(order_of(provider, [("ROLL-DRAGON", 1)], order_id="A-1"))
+        before = len(seeded.fake.calls)
+        provider.submit_order(order_of(provider, [("ROLL-DRAGON", 1)], order_id="A-2",
+                                       uuid="2b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b"))
+    catalog_calls = 7   # order_of prices the order from a fresh catalog pull
+    assert seeded.fake.calls[before + catalog_calls:] == [
+        ("pos.order", "search_read"), ("pos.config", "read"), ("account.tax", "search_read"),
+        ("pos.order", "sync_from_ui"), ("pos.order", "read")]

@@ -36,7 +36,7 @@ from hugo_pos.providers.base import (
     SyncPlan,
     WebhookEvent,
 )
-from hugo_pos.providers.odoo_catalog import CatalogReader, read_setup, read_taxes
+from hugo_pos.providers.odoo_catalog import CatalogReader, PosSetup, read_setup, read_taxes
 from hugo_pos.providers.odoo_images import attach_images
 from hugo_pos.providers.odoo_orders import (
     create_from_ui_payload,
@@ -88,6 +88,7 @@ class OdooProvider(Provider):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
         self._rpc: OdooRpc | None = None
+        self._setup: PosSetup | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -146,7 +147,8 @@ class OdooProvider(Provider):
             log.info("order %s is already in Odoo as %s", order.order_id, existing.ref)
             return existing
         rpc = self.rpc
-        setup = read_setup(rpc, int(self.settings["pos_config_id"]), self.context.currency)
+        setup = self._setup = read_setup(rpc, int(self.settings["pos_config_id"]),
+                                         self.context.currency, known=self._setup)
         if setup.session_id is None:
             raise PosUnavailable(
                 f"the Odoo POS session of {setup.config.get('name') or 'the POS'} is closed: "

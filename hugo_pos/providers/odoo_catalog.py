@@ -77,8 +77,13 @@ def type_field(major: int) -> str:
     return "detailed_type" if major <= 17 else "type"
 
 
-def read_setup(rpc: OdooRpc, config_id: int, expected_currency: str) -> PosSetup:
-    """Read the pos.config, its company's tax rounding method and its currency rounding."""
+def read_setup(rpc: OdooRpc, config_id: int, expected_currency: str,
+               known: PosSetup | None = None) -> PosSetup:
+    """Read the pos.config, its company's tax rounding method and its currency rounding.
+
+    With ``known`` (an earlier result) only the config is read again: its session changes,
+    the company's currency and rounding method do not.
+    """
     configs = rpc.call("pos.config", "read", [config_id], fields=CONFIG_FIELDS)
     if not configs:
         raise ProviderError(f"{rpc.label}: pos.config {config_id} not found",
@@ -91,6 +96,9 @@ def read_setup(rpc: OdooRpc, config_id: int, expected_currency: str) -> PosSetup
             f"{rpc.label}: pos.config {config_id} belongs to company {company_id}, "
             f"not to company_id {rpc.company_id}",
             f"set company_id to {company_id} in data/locations.yaml")
+    if known is not None:
+        return PosSetup(config=config, currency=known.currency, rounding=known.rounding,
+                        round_globally=known.round_globally)
     company = rpc.call("res.company", "read", [company_id],
                        fields=["currency_id", "tax_calculation_rounding_method"])[0]
     currency_id = m2o_id(config.get("currency_id")) or m2o_id(company.get("currency_id"))
