@@ -49,7 +49,7 @@ def seed(version: int, products: list[tuple[str, str, float, str]] | None = None
     session = fake.add("pos.session", name="POS/00042", config_id=config, state=session_state,
                        company_id=1, user_id=2)
     taxes = {"incl": [vat], "excl": [service], "both": [vat, service]}
-    for sku, name, price, tax in products or [
+    for sku, name, price, tax in products if products is not None else [
             ("ROLL-DRAGON", "Dragon Roll", 65.5, "incl"),
             ("NIGIRI-SALMON", "Salmon Nigiri", 1.05, "excl"),
             ("BAR-CARIB", "Carib", 20.0, "both")]:

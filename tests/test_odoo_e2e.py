@@ -147,3 +147,34 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
     assert sorted((line["qty"], line["product_id"])
                   for line in seeded.fake.lines_of(stored["id"])) == sorted(
         (line.quantity, line.pos["product_id"]) for line in lines)
+
+
+def test_sync_pushes_the_example_menu_into_an_empty_odoo(example_site: Path, run_cli):
+    seeded = seed(17, products=[])
+    enable_odoo(example_site)
+    with serve(seeded.fake) as url:
+        env = {"ODOO_API_URL_DIAMOND_VALE": url, "ODOO_DATABASE_DIAMOND_VALE": "omg",
+               "ODOO_LOGIN_DIAMOND_VALE": "bot@omg.tt",
+               "ODOO_API_KEY_DIAMOND_VALE": "odoo-key-123", "ODOO_COMPANY_ID_DIAMOND_VALE": "1",
+               "ODOO_POS_CONFIG_ID_DIAMOND_VALE": str(seeded.config_id),
+               "ODOO_PAYMENT_METHOD_ID_DIAMOND_VALE": str(seeded.payment_method_id)}
+        plan = run_cli("sync", "--site", str(example_site), "--provider", "odoo", env=env)
+        assert seeded.fake.records["product.template"] == {}
+        applied = run_cli("sync", "--site", str(example_site), "--provider", "odoo", "--apply",
+                          env=env)
+        again = run_cli("sync", "--site", str(example_site), "--provider", "odoo", env=env)
+        built = run_cli("build", "--site", str(example_site), "--quiet", env=env)
+    assert plan.exit_code == 0, plan.output
+    assert "odoo · diamond-vale (plan only, run with --apply to carry it out)" in plan.output
+    assert "create    ROLL-DRAGON-8  Dragon Roll (8 pc)" in plan.output
+    assert "create    pos.category:Poke Bowls  Poke Bowls" in plan.output
+    assert applied.exit_code == 0 and "odoo · diamond-vale (applied)" in applied.output
+    skus = {t["default_code"] for t in seeded.fake.records["product.template"].values()}
+    assert {"ROLL-DRAGON-4", "ROLL-DRAGON-8", "POKE-TOFU", "DRINK-SORREL"} <= skus
+    assert "BAR-SAKE" not in skus                       # not sold at Diamond Vale
+    assert "0 to create, 0 to update" in again.output
+    assert built.exit_code == 0
+    menu = json.loads((example_site / "data" / "hugo_pos" / "menu.json").read_text())
+    items = menu["locations"][LOCATION]["items"]
+    assert items["ROLL-SPICY-TUNA"]["variants"][0]["price"] == 6550
+    assert items["ROLL-SPICY-TUNA"]["variants"][0]["available"] is True
