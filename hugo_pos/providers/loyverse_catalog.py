@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from hugo_pos.catalog import Catalog, CatalogItem, CatalogModifier, CatalogOption, CatalogVariant
@@ -118,10 +119,16 @@ def modifier_ids(item: dict) -> list[str]:
 def minor(value: Any, currency: str, places: int, what: str) -> int:
     """Convert a Loyverse amount (currency units, Decimal) to integer minor units exactly."""
     try:
-        return to_minor(value, currency, places=places)
+        return _to_minor(value, currency, places)
     except MoneyError as exc:
         raise ProviderError(f"Loyverse: {what}: {exc}",
                             "fix the amount in the Loyverse back office") from None
+
+
+@lru_cache(maxsize=4096)
+def _to_minor(value: Any, currency: str, places: int) -> int:
+    # Menus repeat a few dozen prices over thousands of variants and stores.
+    return to_minor(value, currency, places=places)
 
 
 def add_taxes(amount: int, rates: Sequence[Decimal]) -> int:
@@ -129,6 +136,8 @@ def add_taxes(amount: int, rates: Sequence[Decimal]) -> int:
 
     ``rates`` are percentages (``12.5`` means 12.5 %), as Loyverse's ``tax.rate``.
     """
+    if not rates:
+        return amount
     return amount + sum(int((amount * Decimal(r) / 100).quantize(Decimal(1), ROUND_HALF_UP))
                         for r in rates)
 
@@ -159,7 +168,11 @@ class StorePrice:
 
 def store_price(variant: dict, store_id: str) -> StorePrice:
     """Return the variant's effective price at a store: the ``stores[]`` entry, else defaults."""
-    entry = next((s for s in variant.get("stores") or [] if s.get("store_id") == store_id), {})
+    entry: dict = {}
+    for candidate in variant.get("stores") or ():
+        if candidate.get("store_id") == store_id:
+            entry = candidate
+            break
     pricing = entry.get("pricing_type") or variant.get("default_pricing_type") or "VARIABLE"
     price = entry.get("price")
     if price is None:
