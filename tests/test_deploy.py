@@ -426,3 +426,39 @@ def test_public_relay_host_agrees_everywhere() -> None:
                if h["for"] == "/*")
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src"))
     assert f"https://{API_HOST}" in connect.split()
+
+
+# -- the README's deployment steps ---------------------------------------------------------------
+
+
+def readme_deployment() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("\n## Deployment\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_deployment_commands_name_real_files_and_objects() -> None:
+    section = readme_deployment()
+    commands = [line.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+                for line in block.splitlines() if line.strip()]
+    steps = ["kubectl apply -f k8s/namespace.yaml",
+             f"kubectl create secret generic {SECRET} --from-env-file=.env -n {NAMESPACE}",
+             "kubectl apply -k k8s/",
+             f"kubectl -n {NAMESPACE} rollout status deployment/pos-integration-service"]
+    assert [c for c in commands if c.startswith("kubectl")] == steps  # in the guide's order
+    for path in re.findall(r"`((?:k8s/|env\.example|netlify\.toml|Dockerfile)[\w./-]*)`",
+                           section):
+        assert (REPO / path).exists(), path
+    for kind, name in re.findall(r"\b(deployment|svc)/([\w-]+)", section):
+        find({"deployment": "Deployment", "svc": "Service"}[kind], name)
+    image = kustomization()["images"][0]
+    assert f"docker build -t {image['newName']}:{image['newTag']} ." in commands
+
+
+def test_readme_webhook_urls_reach_the_relay(relay_urls) -> None:
+    urls = set(re.findall(rf"https://{re.escape(API_HOST)}(/[\w/]+)", readme_deployment()))
+    assert {"/webhooks/loyverse", "/webhooks/loyverse/TOKEN", "/webhooks/odoo/TOKEN",
+            "/board"} <= urls
+    for path in urls:
+        assert routed(path), path
+        method = "POST" if path.startswith("/webhooks/") else "GET"
+        assert relay_urls.match(path, method=method)[0]
