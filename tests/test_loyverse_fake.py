@@ -179,3 +179,20 @@ def test_a_modifier_shared_by_name_gets_every_option_the_site_needs(fake):
     assert [(o["name"], o["price"]) for o in options] == [
         ("Avocado", Decimal("8.00")), ("Tobiko", Decimal(10)), ("Seaweed", Decimal(3))]
     assert all(i["modifier_ids"] == [existing["id"]] for i in fake.items.values())
+
+
+def test_the_fakes_signed_webhook_is_verified_and_parsed(fake):
+    roll = fake.add_item("Dragon Roll", sku="ROLL-DRAGON", price="95.00")
+    line = order().lines[1]
+    line = type(line)(variant_id="ROLL-DRAGON", name="Dragon Roll", quantity=1, unit_price=9500,
+                      pos={"variant_id": roll["variants"][0]["variant_id"]})
+    with serve(fake) as url:
+        made = on(fake, url, webhook_secret="client-secret")
+        ref = made.submit_order(order(lines=(line,), total=9500))
+    receipt = fake.cancel_receipt(ref.ref)
+    body, headers = fake.webhook("receipts.update", [receipt], secret="client-secret")
+    assert made.verify_webhook(headers, body, "client-secret")
+    assert not made.verify_webhook(headers, body.replace(b"Dragon", b"Dragoon"), "client-secret")
+    [event] = made.parse_webhook(body)
+    assert (event.kind, event.order_id, event.status) == ("order_status", "7K3M-9QXP",
+                                                          "cancelled")

@@ -26,12 +26,13 @@ Use::
 
 ``latency`` (seconds per request), ``fail_next(n, mode)`` (500, 429 or "timeout": the request is
 processed, then the answer is held for ``hold`` seconds) and ``generate(n)`` (a big catalog)
-serve the benchmarks and the failure tests.
+serve the benchmarks and the failure tests; ``cancel_receipt(number)`` and
+``webhook(kind, objects, secret)`` (body + headers Loyverse would POST, signed when a client
+secret is given) serve the webhook tests.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -45,11 +46,18 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from .loyverse_receipts import ApiError, create_receipt, plain
+from .loyverse_receipts import (
+    ApiError,
+    create_receipt,
+    page,
+    plain,
+    receipts_answer,
+    save_webhook,
+    sign,
+    webhook_body,
+)
 
 DEFAULT_TOKEN = "fake-loyverse-token"
-WEBHOOK_TYPES = ("inventory_levels.update", "items.update", "customers.update",
-                 "receipts.update", "shifts.create")
 _UNPAGED = ("stores", "taxes", "payment_types")
 
 
@@ -178,6 +186,24 @@ class FakeLoyverse:
                               price=str(Decimal(price) + i % 7), category_id=cid)
                 for i in range(1, n_items + 1)]
 
+    # -- what happens in the POS (for webhook and status tests) -------------------------------
+
+    def cancel_receipt(self, receipt_number: str) -> dict:
+        """Cancel a receipt in the POS (sets ``cancelled_at``); returns it."""
+        receipt = next(r for r in self.receipts if r["receipt_number"] == receipt_number)
+        receipt["cancelled_at"] = receipt["updated_at"] = self._now()
+        return receipt
+
+    def webhook(self, kind: str, objects: list[dict], secret: str | None = None
+                ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers Loyverse would POST for ``kind`` (e.g. ``receipts.update``)
+        about ``objects``; signed with ``secret`` (an OAuth client secret) when given."""
+        body = webhook_body(self, kind, objects)
+        headers = {"Content-Type": "application/json", "X-Loyverse-API-version": "v1.0"}
+        if secret:
+            headers["X-Loyverse-Signature"] = sign(body, secret)
+        return body, headers
+
     # -- test controls -----------------------------------------------------------------------
 
     def fail_next(self, n: int = 1, mode: int | str = 500, retry_after: str | None = None) -> None:
@@ -253,7 +279,7 @@ class FakeLoyverse:
                 rows = [r for r in rows if r["id"] in ids.split(",")]
             if parts[0] in _UNPAGED:
                 return 200, {parts[0]: rows}
-            return 200, _page(parts[0], rows, args)
+            return 200, page(parts[0], rows, args)
         if method == "GET" and parts[0] == "variants":
             variants = [v for i in self.items.values() for v in i["variants"]]
             if len(parts) == 2:
@@ -264,11 +290,11 @@ class FakeLoyverse:
             rows = _newest_first(variants, args)
             if args.get("sku"):
                 rows = [v for v in rows if v["sku"] == args["sku"]]
-            return 200, _page("variants", rows, args)
+            return 200, page("variants", rows, args)
         if method == "GET" and path == "inventory":
-            return 200, _page("inventory_levels", self._levels(args), args)
+            return 200, page("inventory_levels", self._levels(args), args)
         if method == "GET" and parts[0] == "receipts":
-            return 200, self._get_receipts(parts, args)
+            return 200, receipts_answer(self, parts, args)
         if method == "GET" and path == "webhooks":
             return 200, list(self.webhooks)
         if method == "POST" and path == "items":
@@ -280,7 +306,7 @@ class FakeLoyverse:
         if method == "POST" and path == "receipts":
             return 200, create_receipt(self, body)
         if method == "POST" and path == "webhooks":
-            return 200, self._save_webhook(body)
+            return 200, save_webhook(self, body)
         raise ApiError(404, "NOT_FOUND", f"No such endpoint: {method} /{path}")
 
     # -- handlers --------------------------------------------------------------------------
@@ -299,18 +325,6 @@ class FakeLoyverse:
                                                                 Decimal(0)),
                                  "updated_at": variant["updated_at"]})
         return rows
-
-    def _get_receipts(self, parts: list[str], args) -> Any:
-        if len(parts) == 2:
-            found = next((r for r in self.receipts if r["receipt_number"] == parts[1]), None)
-            if not found:
-                raise ApiError(404, "NOT_FOUND", "The resource was not found", "receipt_number")
-            return found
-        rows = list(reversed(self.receipts))
-        for key in ("order", "store_id", "source"):
-            if args.get(key):
-                rows = [r for r in rows if r.get(key) == args[key]]
-        return _page("receipts", rows, args)
 
     def _save_category(self, body: dict) -> dict:
         if not body.get("name"):
@@ -406,51 +420,11 @@ class FakeLoyverse:
         variant["updated_at"] = self._now()
         return variant
 
-    def _save_webhook(self, body: dict) -> dict:
-        for key in ("url", "type"):
-            if not body.get(key):
-                raise ApiError(400, "MISSING_REQUIRED_PARAMETER", f"{key} is required", key)
-        if body["type"] not in WEBHOOK_TYPES:
-            raise ApiError(400, "INVALID_VALUE", "Unknown webhook type", "type")
-        if not str(body["url"]).startswith("https://"):
-            raise ApiError(400, "INVALID_VALUE", "The URL must use HTTPS", "url")
-        current = next((w for w in self.webhooks if w["id"] == body.get("id")), None)
-        clash = next((w for w in self.webhooks if w["type"] == body["type"]
-                      and w["url"] == body["url"] and w is not current), None)
-        if clash:
-            raise ApiError(400, "INVALID_VALUE", "A webhook with this type and url exists",
-                           "url")
-        if current is None:
-            current = {"id": self._id(), "merchant_id": self.merchant["id"],
-                       "created_at": self._now()}
-            self.webhooks.append(current)
-        current.update(url=body["url"], type=body["type"],
-                       status=body.get("status") or "ENABLED", updated_at=self._now())
-        return current
-
-
 def _newest_first(objects, args) -> list[dict]:
     rows = list(objects)[::-1]
     if str(args.get("show_deleted", "")).lower() != "true":
         rows = [r for r in rows if not r.get("deleted_at")]
     return rows
-
-
-def _page(key: str, rows: list[dict], args) -> dict:
-    raw = args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 250:
-        raise ApiError(400, "INVALID_VALUE", "limit must be an integer from 1 to 250", "limit")
-    limit, start = int(raw), 0
-    if args.get("cursor"):
-        try:
-            start = int(base64.urlsafe_b64decode(args["cursor"]).decode().removeprefix("o:"))
-        except ValueError:
-            raise ApiError(400, "INVALID_CURSOR", "The pagination cursor is incorrect",
-                           "cursor") from None
-    body: dict[str, Any] = {key: rows[start:start + limit]}
-    if start + limit < len(rows):
-        body["cursor"] = base64.urlsafe_b64encode(f"o:{start + limit}".encode()).decode()
-    return body
 
 
 def _json(body: Any, status: int) -> Response:

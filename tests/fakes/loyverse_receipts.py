@@ -1,18 +1,29 @@
-"""The fake Loyverse's ``POST /receipts``: validate a PostReceipt body, build a Receipt.
+"""The fake Loyverse's receipts and webhooks.
+
+``POST /receipts``: validate a PostReceipt body, build a Receipt.
 
 Shapes from the official OpenAPI document (``PostReceipt``, ``Receipt``; notes §5.1, §5.2):
 the line ``price`` includes INCLUDED taxes and excludes modifiers and ADDED taxes; ADDED taxes
 go on top of (price + modifiers) x quantity; ``line_modifiers[].money_amount`` = price x quantity;
-only one payment per receipt.
+only one payment per receipt. Webhooks: one (type, url) pair each, https only, ``GET`` a bare
+array (notes §6.1); payloads are an envelope plus the resource array, signed with HMAC-SHA1
+hex of the raw body (§6.2, §6.3).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .loyverse import FakeLoyverse
+
+WEBHOOK_TYPES = ("inventory_levels.update", "items.update", "customers.update",
+                 "receipts.update", "shifts.create")
 
 
 class ApiError(Exception):
@@ -128,3 +139,73 @@ def create_receipt(fake: FakeLoyverse, body: dict) -> dict:
         "line_items": lines, "payments": paid}
     fake.receipts.append(receipt)
     return receipt
+
+
+def receipts_answer(fake: FakeLoyverse, parts: list[str], args) -> Any:
+    """``GET /receipts[/{number}]`` with the order/store_id/source filters, newest first."""
+    if len(parts) == 2:
+        found = next((r for r in fake.receipts if r["receipt_number"] == parts[1]), None)
+        if not found:
+            raise ApiError(404, "NOT_FOUND", "The resource was not found", "receipt_number")
+        return found
+    rows = list(reversed(fake.receipts))
+    for key in ("order", "store_id", "source"):
+        if args.get(key):
+            rows = [r for r in rows if r.get(key) == args[key]]
+    return page("receipts", rows, args)
+
+
+def save_webhook(fake: FakeLoyverse, body: dict) -> dict:
+    """``POST /webhooks/``: create, or update with ``id``; (type, url) unique, https only."""
+    for key in ("url", "type"):
+        if not body.get(key):
+            raise ApiError(400, "MISSING_REQUIRED_PARAMETER", f"{key} is required", key)
+    if body["type"] not in WEBHOOK_TYPES:
+        raise ApiError(400, "INVALID_VALUE", "Unknown webhook type", "type")
+    if not str(body["url"]).startswith("https://"):
+        raise ApiError(400, "INVALID_VALUE", "The URL must use HTTPS", "url")
+    current = next((w for w in fake.webhooks if w["id"] == body.get("id")), None)
+    clash = next((w for w in fake.webhooks if w["type"] == body["type"]
+                  and w["url"] == body["url"] and w is not current), None)
+    if clash:
+        raise ApiError(400, "INVALID_VALUE", "A webhook with this type and url exists",
+                       "url")
+    if current is None:
+        current = {"id": fake._id(), "merchant_id": fake.merchant["id"],
+                   "created_at": fake._now()}
+        fake.webhooks.append(current)
+    current.update(url=body["url"], type=body["type"],
+                   status=body.get("status") or "ENABLED", updated_at=fake._now())
+    return current
+
+
+def webhook_body(fake: FakeLoyverse, kind: str, objects: list[dict]) -> bytes:
+    """A webhook payload: the envelope plus the array named after the resource (§6.2)."""
+    key = {"inventory_levels.update": "inventory_levels", "items.update": "items",
+           "receipts.update": "receipts", "customers.update": "customers",
+           "shifts.create": "shifts"}[kind]
+    return json.dumps({"merchant_id": fake.merchant["id"], "type": kind,
+                       "created_at": fake._now(), key: plain(objects)}).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """``X-Loyverse-Signature``: lowercase hex HMAC-SHA1 of the raw body, key = client secret."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha1).hexdigest()
+
+
+def page(key: str, rows: list[dict], args) -> dict:
+    """One page of a list: ``limit`` 1..250 (default 50), opaque ``cursor``, none on the last."""
+    raw = args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 250:
+        raise ApiError(400, "INVALID_VALUE", "limit must be an integer from 1 to 250", "limit")
+    limit, start = int(raw), 0
+    if args.get("cursor"):
+        try:
+            start = int(base64.urlsafe_b64decode(args["cursor"]).decode().removeprefix("o:"))
+        except ValueError:
+            raise ApiError(400, "INVALID_CURSOR", "The pagination cursor is incorrect",
+                           "cursor") from None
+    body: dict[str, Any] = {key: rows[start:start + limit]}
+    if start + limit < len(rows):
+        body["cursor"] = base64.urlsafe_b64encode(f"o:{start + limit}".encode()).decode()
+    return body
