@@ -161,8 +161,9 @@ def sync(site: Path, provider_name: str, location: str | None, apply: bool, verb
 @cli.command()
 @site_option
 @click.option("--location", default=None, help="Only this location id.")
+@click.option("--exit-code", "exit_code", is_flag=True, help="Exit with 1 when there is drift.")
 @verbosity_options
-def diff(site: Path, location: str | None, verbose: int, quiet: bool) -> None:
+def diff(site: Path, location: str | None, exit_code: bool, verbose: int, quiet: bool) -> None:
     """Show drift between the site menu and each POS (prices, missing items); writes nothing."""
     from hugo_pos.sync import find_drift
 
@@ -172,6 +173,8 @@ def diff(site: Path, location: str | None, verbose: int, quiet: bool) -> None:
     for line in drift:
         click.echo(line)
     click.echo(f"{len(drift)} difference(s)" if drift else "no drift: the site and the POS agree")
+    if drift and exit_code:
+        sys.exit(1)
 
 
 @cli.group()

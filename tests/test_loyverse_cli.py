@@ -69,6 +69,7 @@ def test_diff_shows_price_drift_and_writes_nothing(fake_site, run_cli):
     # the platter has no front-matter price, so the push made it VARIABLE in Loyverse
     assert "ariapita: Chef's Sashimi Platter has a variable price in loyverse" in result.output
     assert last_line(result.output) == "3 difference(s)"
+    assert run_cli("diff", "--site", str(site), "--exit-code").exit_code == 1
     assert len([r for r in fake.requests if r[0] == "POST"]) == writes
     assert not (site / "data/hugo_pos").exists()
 
