@@ -18,10 +18,11 @@ RUN /opt/hugo-pos/bin/pip install ".[postgres]" \
 
 # -- run: the virtualenv, gunicorn's config and an unprivileged user, nothing else -------------
 FROM ${PYTHON_IMAGE} AS run
+# HOME=/tmp: the only writable place (gunicorn keeps its control socket under ~/.gunicorn).
 ENV PATH=/opt/hugo-pos/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HUGO_POS_BIND=0.0.0.0:8000
+    HOME=/tmp
 RUN groupadd --system --gid 10001 hugo-pos \
     && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
        --shell /usr/sbin/nologin hugo-pos
@@ -32,4 +33,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "hugo_pos.relay.app:create_app()"]
+CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "hugo_pos.relay.app:create_app()"]

@@ -462,3 +462,63 @@ def test_readme_webhook_urls_reach_the_relay(relay_urls) -> None:
         assert routed(path), path
         method = "POST" if path.startswith("/webhooks/") else "GET"
         assert relay_urls.match(path, method=method)[0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_container_command_and_healthcheck_serve_the_relay(built_example: Path,
+                                                           tmp_path: Path) -> None:
+    """Run the image's CMD and HEALTHCHECK as they are written (only the paths and the port
+    differ): gunicorn serves the relay of a built site, /healthz and /readyz answer."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    final = final_stage()
+    env_line = " ".join(args for op, args in final if op == "ENV")
+    assert "HOME=/tmp" in env_line  # the only writable directory of the read-only root
+    port = free_port()
+    command = [{"/app/gunicorn.conf.py": str(REPO / "gunicorn.conf.py"),
+                "0.0.0.0:8000": f"127.0.0.1:{port}"}.get(arg, arg)
+               for arg in json.loads([args for op, args in final if op == "CMD"][-1])]
+    conf = str(REPO / "gunicorn.conf.py")
+    if not Path(conf).is_file():
+        command = [arg for arg in command if arg not in ("--config", conf)]
+    home = tmp_path / "tmp"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "HUGO_POS_SITE": str(built_example),
+           "HUGO_POS_DATABASE_URL": f"sqlite:///{tmp_path / 'relay.db'}"}
+    server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
+                time.sleep(0.1)  # waiting for a real subprocess to bind its port
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        health = json.loads([args for op, args in final if op == "HEALTHCHECK"][-1].split(
+            "CMD", 1)[1].strip())
+        health = [arg.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for arg in health]
+        assert health[0] == "python"
+        done = subprocess.run([sys.executable, *health[1:]], timeout=10)
+        assert done.returncode == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
