@@ -72,3 +72,49 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory):
+    """The example shop on loopback: relay + site built by the real hugo (shop_support.py)."""
+    from shop_support import running_shop
+
+    with running_shop(tmp_path_factory.mktemp("shop")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """Headless Debian Chromium driven by Playwright (one per test session)."""
+    from playwright.sync_api import sync_playwright
+    from shop_support import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path,
+                                              args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def visit(browser, shop):
+    """Open pages of the shop: ``visit(path, javascript=, block_relay=, width=)`` -> Visit.
+
+    Each page gets a fresh context (empty localStorage); all are closed after the test, which
+    fails if any page had an uncaught script error.
+    """
+    from shop_support import go, new_page
+
+    opened = []
+
+    def open_page(path: str | None = "/order/", **options):
+        v = new_page(browser, shop, **options)
+        opened.append(v)
+        if path:
+            go(v.page, shop.origin + path)
+        return v
+
+    yield open_page
+    for v in opened:
+        v.context.close()
+    assert [e for v in opened for e in v.errors] == []
