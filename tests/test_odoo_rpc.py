@@ -15,7 +15,7 @@ import responses
 from odoo_envelopes import URL, JsonRpcServer, Raise, version_info
 
 from hugo_pos.config import Location
-from hugo_pos.errors import PosUnavailable, ProviderError
+from hugo_pos.errors import ConfigError, PosUnavailable, ProviderError
 from hugo_pos.providers.base import ProviderContext
 from hugo_pos.providers.odoo import OdooProvider
 from hugo_pos.providers.odoo_rpc import OdooError, parse_major
@@ -154,3 +154,20 @@ def test_forced_jsonrpc_on_19_and_version_parsing(rsps):
     assert server.calls[-1]["key"] == "pos.config.read"
     assert parse_major(["saas~17", 2, 0, "final", 0, ""]) == 17
     assert parse_major(None, "18.0+e") == 18
+
+
+def test_settings_are_checked_when_the_provider_is_built():
+    with pytest.raises(ConfigError) as info:
+        make_provider(order_state="paid")
+    assert info.value.problems == [
+        "data/locations.yaml: location diamond-vale: pos.odoo.payment_method_id: required when "
+        "order_state is paid"]
+    with pytest.raises(ConfigError) as info:
+        make_provider(pos_config_id="three", api="xmlrpc")
+    assert info.value.problems == [
+        "data/locations.yaml: location diamond-vale: pos.odoo.pos_config_id: expected an "
+        "integer but received a string ('three')",
+        "data/locations.yaml: location diamond-vale: pos.odoo.api: expected one of auto, "
+        "jsonrpc, json2, got 'xmlrpc'"]
+    assert make_provider(payment_method_id="5", order_state="paid").settings[
+        "payment_method_id"] == 5

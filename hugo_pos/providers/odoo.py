@@ -75,14 +75,21 @@ class OdooProvider(Provider):
                  clock: Callable[[], datetime] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(settings, context)
+        where = f"data/locations.yaml: location {context.location.id}: pos.{context.pos_name}"
+        problems = []
         for key, option in self.options.items():
             # Built outside config.load_config (relay, tests), ids may still be strings.
             value = self.settings.get(key)
-            self.settings[key] = option.default if value in (None, "") else option.validate(value)
+            try:
+                self.settings[key] = option.default if value in (None, "") \
+                    else option.validate(value)
+            except ValueError as exc:
+                problems.append(f"{where}.{key}: {exc}")
+        if problems:
+            raise ConfigError(problems, "fix these settings of the Odoo POS")
         if self.settings["order_state"] == "paid" and not self.settings.get("payment_method_id"):
             raise ConfigError(
-                [f"data/locations.yaml: location {context.location.id}: pos.{context.pos_name}."
-                 "payment_method_id: required when order_state is paid"],
+                [f"{where}.payment_method_id: required when order_state is paid"],
                 "set payment_method_id to the id of the Odoo POS payment method that records "
                 "web payments, or use order_state: draft (pay at pickup)")
         self.clock = clock or (lambda: datetime.now(UTC))
