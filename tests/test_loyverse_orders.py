@@ -17,6 +17,7 @@ from loyverse_payloads import API, PAYMENT_TYPE, STORE, VAT, errors, order, prov
 from responses import matchers
 
 from hugo_pos.errors import PosUnavailable, ProviderError
+from hugo_pos.providers.base import WebhookEvent
 from hugo_pos.providers.loyverse_catalog import add_taxes, remove_taxes
 
 
@@ -105,6 +106,17 @@ def test_find_order_skips_refunds_and_reports_a_cancelled_sale():
         receipt(order_id="OTHER", number="2-1010")]})
     ref = provider().find_order("7K3M-9QXP")
     assert (ref.ref, ref.status) == ("2-1009", "cancelled")
+
+
+@responses.activate
+def test_a_refunded_order_confirms_as_cancelled_from_any_store():
+    responses.get(f"{API}/receipts", json={"receipts": [
+        receipt(number="2-1011", receipt_type="REFUND", refund_for="2-1009"),
+        receipt(number="2-1009")]}, match=[matchers.query_param_matcher(
+            {"order": "7K3M-9QXP", "limit": "250"})])
+    hint = WebhookEvent(kind="order_status", event_id="e", order_id="7K3M-9QXP",
+                        status="cancelled")
+    assert provider().confirm_event(hint).status == "cancelled"
 
 
 @responses.activate

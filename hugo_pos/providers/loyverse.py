@@ -177,14 +177,20 @@ class LoyverseProvider(Provider):
         A cancelled sale is still returned (status ``cancelled``) so that it is not created a
         second time; refunds are not sales and are skipped.
         """
-        receipts = list_all(self.client, "receipts", "receipts",
-                            {"order": order_id, "store_id": self.store_id})
-        sales = [r for r in receipts if str(r.get("order")) == order_id
-                 and r.get("receipt_type", "SALE") == "SALE"]
+        return self._find_receipt(order_id, self.store_id)
+
+    def _find_receipt(self, order_id: str, store_id: str | None) -> PosRef | None:
+        query = {"order": order_id, **({"store_id": store_id} if store_id else {})}
+        receipts = list_all(self.client, "receipts", "receipts", query)
+        ours = [r for r in receipts if str(r.get("order")) == order_id]
+        sales = [r for r in ours if r.get("receipt_type", "SALE") == "SALE"]
         if not sales:
             return None
         sales.sort(key=lambda r: bool(r.get("cancelled_at")))
-        return self._ref(sales[0], self.context.currency)
+        ref = self._ref(sales[0], self.context.currency)
+        if any(r.get("receipt_type") == "REFUND" for r in ours):
+            ref = replace(ref, status="cancelled")  # refunded: cancelled for the customer
+        return ref
 
     def receipt_body(self, order: PosOrder) -> dict:
         """Return the ``POST /receipts`` body for ``order`` (notes §5.1, PostReceipt).
@@ -264,7 +270,8 @@ class LoyverseProvider(Provider):
     def confirm_event(self, event: WebhookEvent) -> WebhookEvent | None:
         """Re-read from the API what an (unsigned) event claims; None if nothing holds."""
         if event.kind == "order_status" and event.order_id:
-            found = self.find_order(event.order_id)
+            # any store of the account: the webhook may be about another location's order
+            found = self._find_receipt(event.order_id, None)
             return replace(event, status=found.status) if found else None
         if event.kind == "stock" and event.variant_ids:
             return replace(event, available=self._variant_in_stock(event.variant_ids[0]))
