@@ -185,3 +185,30 @@ def test_an_order_costs_five_requests_once_the_company_is_known():
     assert seeded.fake.calls[before + catalog_calls:] == [
         ("pos.order", "search_read"), ("pos.config", "read"), ("account.tax", "search_read"),
         ("pos.order", "sync_from_ui"), ("pos.order", "read")]
+
+
+def test_multi_company_catalog_keeps_to_its_company():
+    seeded = seed(17)
+    fake = seeded.fake
+    fake.user_companies = (1, 2)
+    other_ttd = fake.add("res.currency", name="TTD", rounding=0.01)
+    fake.add("res.company", id=2, name="OMG Catering Ltd", currency_id=other_ttd)
+    vat2 = fake.add("account.tax", name="VAT company 2 (excluded)", amount=12.5,
+                    amount_type="percent", price_include=False, company_id=2)
+    dragon = next(t for t in fake.records["product.template"].values()
+                  if t["default_code"] == "ROLL-DRAGON")
+    dragon["taxes_id"] = [seeded.vat, vat2]        # taxes_id spans companies (notes §2.1)
+    fake.add("product.template", name="Catering Platter", default_code="CATER-1",
+             list_price=500.0, available_in_pos=True, sale_ok=True, company_id=2,
+             pos_categ_ids=[seeded.food])
+    with serve(fake) as url:
+        catalog = provider_for(url, seeded).fetch_catalog()
+        with pytest.raises(OdooError) as info:
+            provider_for(url, seeded, company_id="3").fetch_catalog()
+    found = {v.sku: v for item in catalog.items for v in item.variants}
+    assert "CATER-1" not in found
+    assert found["ROLL-DRAGON"].price == 6550 and found["ROLL-DRAGON"].pos["tax_ids"] == [
+        seeded.vat]
+    assert info.value.message == ("Odoo (location diamond-vale): access denied on "
+                                  "pos.config.read: Access to unauthorized or invalid "
+                                  "companies.")
