@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import requests
 
@@ -115,12 +115,10 @@ class LoyverseProvider(Provider):
     @classmethod
     def fetch_catalogs(cls, providers: list[Provider]) -> list[Catalog]:
         """Pull the shared account once and project it onto each provider's store."""
-        first = providers[0]
-        assert isinstance(first, LoyverseProvider)
-        account = pull_account(first.client, {p.store_id for p in providers})  # type: ignore[attr-defined]
+        group = cast(list[LoyverseProvider], providers)
+        account = pull_account(group[0].client, {p.store_id for p in group})
         catalogs = []
-        for provider in providers:
-            assert isinstance(provider, LoyverseProvider)
+        for provider in group:
             provider.check_account(account)
             catalog, warnings = project(account, provider.store_id)
             for warning in warnings:

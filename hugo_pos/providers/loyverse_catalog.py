@@ -252,9 +252,9 @@ def project(account: Account, store_id: str) -> tuple[Catalog, list[str]]:
     warnings = []
     if variable:
         more = f" and {len(variable) - 5} more" if len(variable) > 5 else ""
-        warnings.append(f"{len(variable)} variant(s) have VARIABLE pricing at store {store_id} and "
-                        f"cannot be ordered online: {', '.join(variable[:5])}{more}; give them a "
-                        "fixed price in the Loyverse back office")
+        warnings.append(f"{len(variable)} variant(s) have VARIABLE pricing and cannot be "
+                        f"ordered online: {', '.join(variable[:5])}{more}; give them a fixed "
+                        "price in the Loyverse back office")
     return Catalog(provider="loyverse", currency=currency, items=tuple(items)), warnings
 
 
