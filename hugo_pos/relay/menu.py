@@ -89,7 +89,7 @@ class MenuSource:
 
     def current(self) -> LoadedMenu | None:
         """Return the menu in service (None until one has loaded)."""
-        if self.clock() - self._checked >= self.check_interval:
+        if self._loaded is None or self.clock() - self._checked >= self.check_interval:
             self.refresh()
         return self._loaded
 
@@ -98,11 +98,11 @@ class MenuSource:
         if not self._lock.acquire(blocking=self._loaded is None or force):
             return self._loaded  # another thread is reloading; serve the current menu
         try:
-            self._checked = self.clock()
             if self.url:
                 self._from_url(force)
             elif self.path:
                 self._from_file()
+            self._checked = self.clock()
             return self._loaded
         finally:
             self._lock.release()

@@ -25,7 +25,8 @@ MAX_LINES = 100
 MAX_QUANTITY = 99
 MAX_NOTE = 500
 MAX_WHATSAPP_URL = 2000
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{7,25}$")
+# 7 to 15 digits, with the usual separators (the same pattern as openapi.yaml's).
+PHONE_PATTERN = r"^\+?(?:[ ()./-]*[0-9]){7,15}[ ()./-]*$"
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,11 @@ def _text(data: Mapping, key: str, field: str, *, required: bool = False, limit:
         return ""
     if not isinstance(value, str):
         raise _invalid(field, f"{field} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise _invalid(field, f"{field} must not be empty")
     if len(value) > limit:
         raise _invalid(field, f"{field} is longer than {limit} characters")
-    return value
+    if required and not value.strip():
+        raise _invalid(field, f"{field} must not be empty")
+    return value.strip()
 
 
 def _count(value: Any) -> bool:
@@ -134,20 +134,21 @@ def parse_order(data: Any) -> OrderRequest:
     if not isinstance(customer, dict):
         raise _invalid("customer", "customer must be an object with name and phone")
     phone = _text(customer, "phone", "customer.phone", required=True, limit=40)
-    if not _PHONE.match(phone) or not 7 <= len(re.sub(r"\D", "", phone)) <= 15:
+    if not re.search(PHONE_PATTERN, customer["phone"]):
         raise _invalid("customer.phone", "customer.phone must be a phone number (7-15 digits)")
     fulfilment = data.get("fulfilment")
     if fulfilment is not None and fulfilment not in FULFILMENTS:
         raise _invalid("fulfilment", f"fulfilment must be one of {', '.join(FULFILMENTS)}")
     address = _text(customer, "address", "customer.address", limit=300)
     if fulfilment == "delivery" and not address:
-        raise _invalid("customer.address", "customer.address is required for delivery")
+        raise OrderRejected("address_required", "customer.address is required for delivery",
+                            "customer.address", 422)
     version = data.get("menu_version")
     if version is not None and (not isinstance(version, str) or len(version) > 64):
         raise _invalid("menu_version", "menu_version must be a string")
     expected = data.get("expected_total")
     if isinstance(expected, dict):
-        expected = expected.get("amount")
+        expected = expected.get("amount", "")
     if expected is not None and (not _count(expected) or expected < 0):
         raise _invalid("expected_total", "expected_total must be a whole number of minor units")
     return OrderRequest(

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from hugo_pos.errors import HugoPosError
 
@@ -482,12 +482,22 @@ class Store:
 
 
 class SqliteStore(Store):
-    """One SQLite file in WAL mode; writers serialize on ``BEGIN IMMEDIATE``."""
+    """One SQLite file in WAL mode; writers serialize on ``BEGIN IMMEDIATE``.
+
+    ``synchronous=NORMAL`` by default: a commit survives the relay process being killed (the
+    WAL is written before the answer), not a power cut of the machine; add
+    ``?synchronous=FULL`` to the URL for that (an fsync per commit, several ms on most disks).
+    """
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
+        parsed = urlparse(url)
+        self.synchronous = parse_qs(parsed.query).get("synchronous", ["NORMAL"])[0].upper()
+        if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise HugoPosError(f"unknown SQLite synchronous mode {self.synchronous!r}",
+                               "use ?synchronous=NORMAL or ?synchronous=FULL")
         # sqlite:///relative and sqlite:////absolute, as SQLAlchemy spells them.
-        raw = unquote(urlparse(url).path)[1:]
+        raw = unquote(parsed.path)[1:]
         self.path = Path(raw)
         if raw in ("", ":memory:"):
             raise HugoPosError("an in-memory SQLite database cannot be shared by the relay",
@@ -498,7 +508,7 @@ class SqliteStore(Store):
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
                                check_same_thread=False, cached_statements=256)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn

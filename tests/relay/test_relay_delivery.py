@@ -149,13 +149,15 @@ def test_a_permanent_pos_error_fails_at_once(pos_site, sqlite_url, clock, pos, m
     assert order["deliveries"][0]["last_error"] == "FakePOS rejected the credentials (HTTP 401)"
 
 
-def test_nothing_is_lost_when_the_pos_fails_during_a_burst(pos_site, sqlite_url, pos):
-    """200 orders; the POS answers 500s, 429s and timeouts to the first 60 submissions."""
+def test_nothing_is_lost_when_the_pos_fails_during_a_burst(pos_site, store_url, pos):
+    """200 orders; the POS answers 500s, 429s and timeouts to the first 60 submissions; two
+    workers share the outbox."""
     pos.faults = ["500", "429", "500", "timeout", "500", "429"] * 10
-    relay = make_relay(pos_site, sqlite_url, clock=time.time)
+    relay = make_relay(pos_site, store_url, clock=time.time)
     relay.settings = replace(relay.settings, backoff_base=0.02, backoff_cap=0.1)
     client = make_app(relay).test_client()
     worker = Worker(relay, threads=4).start()
+    other = Worker(make_relay(pos_site, store_url, clock=time.time), threads=2).start()
     try:
         ids = place(client, 200)
         deadline = time.monotonic() + 60
@@ -165,6 +167,7 @@ def test_nothing_is_lost_when_the_pos_fails_during_a_burst(pos_site, sqlite_url,
             time.sleep(0.1)
     finally:
         worker.stop()
+        other.stop()
     assert sorted(pos.created) == sorted(ids)
     assert set(pos.created.values()) == {1}
     assert pos.seen["500"] == 30 and pos.seen["429"] == 20 and pos.seen["timeout"] == 10
