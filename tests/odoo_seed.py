@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fakes.odoo import FakeOdoo
 
@@ -108,3 +109,21 @@ def order_of(provider: OdooProvider, lines: list[tuple], order_id: str = "OMG-7Q
                     total=sum(line.total for line in pos_lines), customer_name="Ann Ali",
                     customer_phone="+1 868 555 0199", fulfilment="pickup",
                     created_at="2026-11-25T18:30:00Z", **extra)
+
+
+def enable_odoo(site: Path, location: str = "diamond-vale") -> None:
+    """Flip `enabled: false` to true for the first POS of ``location`` in the example's
+    locations.yaml (Diamond Vale has only odoo)."""
+    path = site / "data" / "locations.yaml"
+    head, tail = path.read_text(encoding="utf-8").split(f"- id: {location}", 1)
+    path.write_text(head + f"- id: {location}" + tail.replace("enabled: false", "enabled: true",
+                                                              1), encoding="utf-8")
+
+
+def odoo_env(url: str, seeded: Seeded, suffix: str = "DIAMOND_VALE") -> dict[str, str]:
+    """The env vars the example's locations.yaml reads for an Odoo POS on the fake."""
+    fake = seeded.fake
+    return {f"ODOO_API_URL_{suffix}": url, f"ODOO_DATABASE_{suffix}": fake.database,
+            f"ODOO_LOGIN_{suffix}": fake.login, f"ODOO_API_KEY_{suffix}": fake.api_key,
+            f"ODOO_COMPANY_ID_{suffix}": "1", f"ODOO_POS_CONFIG_ID_{suffix}": str(seeded.config_id),
+            f"ODOO_PAYMENT_METHOD_ID_{suffix}": str(seeded.payment_method_id)}

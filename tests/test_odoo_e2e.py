@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fakes.odoo import serve
 from menu_html import read_menu_html
-from odoo_seed import add_modifiers, seed
+from odoo_seed import add_modifiers, enable_odoo, odoo_env, seed
 
 from hugo_pos.build import make_providers
 from hugo_pos.config import load_config
@@ -28,14 +28,6 @@ from hugo_pos.site import read_site
 LOCATION = "diamond-vale"
 PNG_B64 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6"
            "kgAAAABJRU5ErkJggg==")
-
-
-def enable_odoo(site: Path) -> None:
-    """Flip `enabled: false` to true for Diamond Vale's odoo POS (the last block of the file)."""
-    path = site / "data" / "locations.yaml"
-    head, tail = path.read_text(encoding="utf-8").split(f"- id: {LOCATION}", 1)
-    path.write_text(head + f"- id: {LOCATION}" + tail.replace("enabled: false", "enabled: true",
-                                                              1), encoding="utf-8")
 
 
 def run(command: list[str], env: dict[str, str]) -> str:
@@ -82,11 +74,7 @@ def test_example_builds_from_odoo_and_takes_an_order(example_site: Path):
                                                 ("Pickled mango", 6.0)])
     enable_odoo(example_site)
     with serve(seeded.fake) as url:
-        env = {**os.environ, "ODOO_API_URL_DIAMOND_VALE": url,
-               "ODOO_DATABASE_DIAMOND_VALE": "omg", "ODOO_LOGIN_DIAMOND_VALE": "bot@omg.tt",
-               "ODOO_API_KEY_DIAMOND_VALE": "odoo-key-123", "ODOO_COMPANY_ID_DIAMOND_VALE": "1",
-               "ODOO_POS_CONFIG_ID_DIAMOND_VALE": str(seeded.config_id),
-               "ODOO_PAYMENT_METHOD_ID_DIAMOND_VALE": str(seeded.payment_method_id)}
+        env = {**os.environ, **odoo_env(url, seeded)}
         log = run([sys.executable, "-m", "hugo_pos", "build", "--site", str(example_site)], env)
         hugo = shutil.which("hugo", path=str(Path(sys.executable).parent)) or "hugo"
         run([hugo, "--source", str(example_site), "--destination",
@@ -154,11 +142,7 @@ def test_sync_pushes_the_example_menu_into_an_empty_odoo(example_site: Path, run
     seeded = seed(17, products=[])
     enable_odoo(example_site)
     with serve(seeded.fake) as url:
-        env = {"ODOO_API_URL_DIAMOND_VALE": url, "ODOO_DATABASE_DIAMOND_VALE": "omg",
-               "ODOO_LOGIN_DIAMOND_VALE": "bot@omg.tt",
-               "ODOO_API_KEY_DIAMOND_VALE": "odoo-key-123", "ODOO_COMPANY_ID_DIAMOND_VALE": "1",
-               "ODOO_POS_CONFIG_ID_DIAMOND_VALE": str(seeded.config_id),
-               "ODOO_PAYMENT_METHOD_ID_DIAMOND_VALE": str(seeded.payment_method_id)}
+        env = odoo_env(url, seeded)
         plan = run_cli("sync", "--site", str(example_site), "--provider", "odoo", env=env)
         assert seeded.fake.records["product.template"] == {}
         applied = run_cli("sync", "--site", str(example_site), "--provider", "odoo", "--apply",
