@@ -7,6 +7,8 @@ deployment guide relies on are asserted one by one.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 
@@ -25,9 +27,15 @@ def kustomization() -> dict:
     return yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
 
 
-def documents(name: str) -> list[dict]:
+@functools.cache
+def _parsed(name: str) -> tuple[dict, ...]:
     text = (K8S / name).read_text(encoding="utf-8")
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    return tuple(doc for doc in yaml.safe_load_all(text) if doc)
+
+
+def documents(name: str) -> list[dict]:
+    """The documents of one manifest (a fresh copy: tests may change them)."""
+    return copy.deepcopy(list(_parsed(name)))
 
 
 def resources() -> list[dict]:
@@ -375,7 +383,8 @@ def names_read_by_the_project() -> set[str]:
         if path.suffix == ".yaml":
             text = "\n".join(line for line in text.splitlines()
                              if not line.lstrip().startswith("#"))
-        names.update(re.findall(r"[\"'](HUGO_POS_[A-Z0-9_]+|GUNICORN_[A-Z0-9_]+)[\"']", text))
+        names.update(re.findall(r"[\"'](HUGO_POS_[A-Z0-9_]+)[\"']", text))
+        names.update(re.findall(r"environ\.get\(\s*[\"']([A-Z][A-Z0-9_]+)", text))
         names.update(re.findall(r"env=\"([A-Z0-9_]+)\"", text))
         names.update(re.findall(r"env\s+[`\"]([A-Z0-9_]+)[`\"]", text))
         names.update(re.findall(r"key: ([A-Z0-9_]+)\b", text))
@@ -506,7 +515,7 @@ def test_container_command_and_healthcheck_serve_the_relay(built_example: Path,
         deadline = time.monotonic() + 30
         while True:
             try:
-                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
                 break
             except requests.ConnectionError:
                 assert server.poll() is None, server.stderr.read().decode()
