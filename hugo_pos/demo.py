@@ -1,11 +1,15 @@
-"""``hugo_pos demo``: build the OMG Sushi example with the local provider and serve it."""
+"""``hugo_pos demo``: build the OMG Sushi example with the local provider, start the relay and
+serve the site; orders land on the relay's kitchen board."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,11 +37,46 @@ def hugo_binary() -> str:
 
 
 def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[str], None]) -> None:
-    """Build ``site`` (default: the example) and run `hugo server` until interrupted."""
+    """Build ``site`` (default: the example), start the relay (local provider: orders land on
+    its kitchen board) and `hugo server`, until interrupted."""
     site = site or example_site()
+    relay_url = f"http://127.0.0.1:{relay_port}"
+    os.environ.setdefault("POS_API_URL", relay_url)  # the checkout posts its orders there
     result = build(site)
     echo(result.summary())
-    echo(f"\nSite: http://localhost:{port}/   (Ctrl+C stops)")
-    with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run([hugo_binary(), "server", "--source", str(site), "--port", str(port),
-                        "--bind", "127.0.0.1", "--disableFastRender"], check=False)
+    token = os.environ.get("HUGO_POS_BOARD_TOKEN") or secrets.token_urlsafe(12)
+    relay = start_relay(site, relay_port, token, site_port=port)
+    echo(f"\nSite:  http://localhost:{port}/")
+    echo(f"Board: {relay_url}/board?token={token}")
+    echo("(Ctrl+C stops both)")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run([hugo_binary(), "server", "--source", str(site), "--port", str(port),
+                            "--bind", "127.0.0.1", "--disableFastRender"], check=False)
+    finally:
+        relay.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            relay.wait(10)
+
+
+def start_relay(site: Path, port: int, board_token: str, *, site_port: int,
+                timeout: float = 20.0) -> subprocess.Popen:
+    """Run `hugo_pos relay serve` for ``site`` in a child process; return once it answers."""
+    import requests
+
+    env = dict(os.environ, HUGO_POS_BOARD_TOKEN=board_token,
+               HUGO_POS_CORS_ORIGINS=f"http://localhost:{site_port},http://127.0.0.1:{site_port}")
+    relay = subprocess.Popen([sys.executable, "-m", "hugo_pos", "relay", "serve", "--site",
+                              str(site), "--port", str(port)], env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if relay.poll() is not None:
+            break
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return relay
+        except requests.RequestException:
+            time.sleep(0.1)
+    relay.kill()
+    raise HugoPosError(f"the relay did not start on port {port}",
+                       "see its log above; another program may use the port (--relay-port)")

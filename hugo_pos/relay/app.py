@@ -52,9 +52,11 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
     ``relay`` may be passed ready-made (tests share one between the app and a worker).
     """
     from hugo_pos.relay.board import board
+    from hugo_pos.relay.logs import redact_filter
     from hugo_pos.relay.webhooks import webhooks
 
     relay = relay or Relay(settings or RelaySettings.from_env())
+    redact_filter().secrets.update(relay.secrets)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False
@@ -63,7 +65,7 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
     app.register_blueprint(webhooks, url_prefix="/v1", name="webhooks_v1")
     app.register_blueprint(board)
     _worker_starter(app, relay)
-    origins = set(relay.config.site_origins)
+    origins = set(relay.config.site_origins) | set(relay.settings.cors_origins)
 
     @app.before_request
     def _start() -> None:

@@ -30,6 +30,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def redact_filter() -> logging.Filter:
+    """The shared filter that replaces known secrets with ``***`` (for logging configs)."""
+    from hugo_pos.cli import REDACT
+
+    return REDACT
+
+
 def setup_json_logging(level: int = logging.INFO, secrets: set[str] | None = None) -> None:
     """Send every log record to stderr as JSON, redacting ``secrets``."""
     from hugo_pos.cli import REDACT

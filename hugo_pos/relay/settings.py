@@ -26,6 +26,7 @@ ENV = {
     "HUGO_POS_TRUSTED_PROXIES": "comma-separated proxy addresses allowed to set X-Forwarded-For",
     "HUGO_POS_RETRY_BUDGET": "seconds a delivery is retried before it is failed (86400)",
     "HUGO_POS_WORKER": "thread (deliver inside the web process) or off",
+    "HUGO_POS_CORS_ORIGINS": "extra allowed origins beside site_origins (e.g. a local preview)",
 }
 
 
@@ -51,6 +52,7 @@ class RelaySettings:
     rebuild_hook_url: str = ""
     rate_limit: int = 60
     trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     retry_budget: float = 86400.0
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
@@ -80,8 +82,8 @@ class RelaySettings:
             webhook_token=env.get("HUGO_POS_WEBHOOK_TOKEN", ""),
             rebuild_hook_url=env.get("HUGO_POS_REBUILD_HOOK_URL", ""),
             rate_limit=_number(env, "HUGO_POS_RATE_LIMIT", 60, int),
-            trusted_proxies=tuple(p.strip() for p in env.get(
-                "HUGO_POS_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            trusted_proxies=_list(env, "HUGO_POS_TRUSTED_PROXIES"),
+            cors_origins=_list(env, "HUGO_POS_CORS_ORIGINS"),
             retry_budget=_number(env, "HUGO_POS_RETRY_BUDGET", 86400.0, float),
             backoff_base=_number(env, "HUGO_POS_BACKOFF_BASE", 1.0, float),
             backoff_cap=_number(env, "HUGO_POS_BACKOFF_CAP", 30.0, float),
@@ -107,6 +109,10 @@ class RelaySettings:
         raise HugoPosError("the relay does not know which site to serve",
                            "set HUGO_POS_SITE to the site directory (or HUGO_POS_CONFIG to a "
                            "locations.yaml), or pass --site DIR")
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
 
 
 def _number(env: Mapping[str, str], name: str, default, kind):
