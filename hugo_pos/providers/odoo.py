@@ -128,7 +128,7 @@ class OdooProvider(Provider):
         now = self.clock().astimezone(UTC).replace(tzinfo=None)
         reader = CatalogReader(self.rpc, int(self.settings["pos_config_id"]),
                                self.context.currency, now)
-        catalog, products, _ = reader.read()
+        catalog, products, self._setup = reader.read()
         if self.context.static_dir is not None:
             catalog = attach_images(self.rpc, catalog, products, self.context)
         return catalog
