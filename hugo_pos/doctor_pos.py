@@ -93,15 +93,19 @@ def _loyverse(provider: Any, line: Callable[..., Check], relay_url: str,
             return line("payment type", FAIL, "no payment_type_id: orders cannot be recorded",
                         f"create a payment type (e.g. \"Online\", type Other) in the Loyverse back "
                         f"office and set {provider.setting_source('payment_type_id')} to its id")
-        types = client.get_json("payment_types").get("payment_types") or []
-        found = next((t for t in types if t.get("id") == wanted and not t.get("deleted_at")),
-                     None)
+        types = [t for t in list_all(client, "payment_types", "payment_types")
+                 if not t.get("deleted_at")]
+        found = next((t for t in types if t.get("id") == wanted), None)
         if found is None:
-            names = ", ".join(f"{t.get('name')} ({t.get('id')})" for t in types
-                              if not t.get("deleted_at"))
+            names = ", ".join(f"{t.get('name')} ({t.get('id')})" for t in types)
             return line("payment type", FAIL, f"payment type {wanted} is not in this account",
                         f"set {provider.setting_source('payment_type_id')} to one of: "
                         f"{names or 'none (create one)'}")
+        if "stores" in found and provider.store_id not in (found.get("stores") or []):
+            return line("payment type", FAIL, f"payment type {found.get('name')} is not "
+                        "available at this location's store",
+                        "enable it for the store in the Loyverse back office (Settings > "
+                        "Payment types)")
         return line("payment type", PASS, f"payment type {found.get('name')}")
 
     def webhooks() -> Check:

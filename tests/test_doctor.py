@@ -233,3 +233,16 @@ def test_relay_down_and_stale_menu(world: World, tmp_path: Path) -> None:
     assert failures(report) == [("-", "relay", "menu version")]
     assert f"FAIL - relay menu version the relay serves menu {served}, the site was built " \
            "with 0000stale" in lines(report)
+
+
+def test_payment_type_of_another_store_fails(world: World) -> None:
+    [online] = world.loyverse.payment_types.values()
+    stores = online["stores"]
+    online["stores"] = [world.env["LOYVERSE_STORE_ID_TOWN"]]
+    try:
+        report = world.report()
+    finally:
+        online["stores"] = stores
+    assert failures(report) == [("truck", "loyverse", "payment type")]
+    assert "FAIL truck loyverse payment type payment type Online is not available at this " \
+           "location's store" in lines(report)
