@@ -17,11 +17,12 @@ from hugo_pos.config import SiteConfig, load_config
 from hugo_pos.errors import HugoPosError, OrderRejected
 from hugo_pos.providers import provider_class
 from hugo_pos.providers.base import Provider, ProviderContext
+from hugo_pos.relay.database import default_database_url
 from hugo_pos.relay.limits import ClientAddress, RateLimiter
 from hugo_pos.relay.menu import MENU_FILE, MenuSource
 from hugo_pos.relay.orders import parse_order, price_order, public_lines, stored_order, whatsapp_url
 from hugo_pos.relay.settings import RelaySettings
-from hugo_pos.relay.store import Store, default_database_url, open_store
+from hugo_pos.relay.store import Store, open_store
 
 log = logging.getLogger(__name__)
 

@@ -1,27 +1,19 @@
 """The relay's durable store: orders, per-POS deliveries (the outbox), idempotency keys, webhook
 events, live availability. SQLite (one WAL file) by default, PostgreSQL when the URL says so.
 
-One schema and one set of SQL statements serve both: statements are written with ``?``
-placeholders and rewritten to ``%s`` for psycopg. Each thread keeps its own connection (SQLite
-and psycopg connections must not be shared between threads, nor across a fork). Statements are
-prepared once per connection by the drivers (sqlite3's statement cache, psycopg's auto-prepare).
+One schema and one set of SQL statements serve both (``database.py`` holds the connections).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 from hugo_pos.errors import HugoPosError
+from hugo_pos.relay.database import Database, Tx, connect
 
 log = logging.getLogger(__name__)
 
@@ -119,96 +111,41 @@ class Claim:
     created_at: float
 
 
-def default_database_url(site: Path | None) -> str:
-    """Return the SQLite URL used when ``HUGO_POS_DATABASE_URL`` is unset."""
-    base = (site / ".hugo_pos") if site else Path(".hugo_pos")
-    return f"sqlite:///{(base / 'relay.sqlite3').resolve()}"
-
-
 def open_store(url: str) -> Store:
-    """Open (creating and migrating if needed) the store at ``url``.
-
-    ``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite:///:memory:`` is not
-    supported (threads need one shared file); ``postgresql://...`` needs psycopg 3.
-    """
-    scheme = urlparse(url).scheme
-    if scheme == "sqlite":
-        store: Store = SqliteStore(url)
-    elif scheme in ("postgres", "postgresql"):
-        store = PostgresStore(url)
-    else:
-        raise HugoPosError(f"unsupported database URL scheme {scheme!r}",
-                           "set HUGO_POS_DATABASE_URL to sqlite:///path/relay.sqlite3 or "
-                           "postgresql://user:password@host/db")
+    """Open (creating and migrating if needed) the store at database ``url``."""
+    store = Store(connect(url))
     store.migrate()
     return store
 
 
-class _Tx:
-    """A transaction's cursor: ``run`` executes one statement, ``rows``/``row`` read results."""
-
-    def __init__(self, conn: Any, store: Store) -> None:
-        self.conn, self.store = conn, store
-
-    def run(self, sql: str, params: Sequence = ()) -> Any:
-        return self.conn.execute(self.store.sql(sql), tuple(params))
-
-    def rows(self, sql: str, params: Sequence = ()) -> list[dict]:
-        cursor = self.run(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-
-    def row(self, sql: str, params: Sequence = ()) -> dict | None:
-        found = self.rows(sql, params)
-        return found[0] if found else None
-
-
 class Store:
-    """Everything the relay persists. Subclasses supply connections and the SQL dialect."""
+    """Everything the relay persists, over one ``Database``."""
 
-    lock_clause = ""  # FOR UPDATE SKIP LOCKED where the database has it
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.url = db.url
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._local = threading.local()
+    @property
+    def lock_clause(self) -> str:
+        """``FOR UPDATE SKIP LOCKED`` where the database has it."""
+        return self.db.lock_clause
 
-    # -- connections -----------------------------------------------------------------------
+    def transaction(self):
+        """A write transaction (see ``Database.transaction``)."""
+        return self.db.transaction()
 
-    def sql(self, statement: str) -> str:
-        """Rewrite a ``?``-placeholder statement for this database's driver."""
-        return statement
-
-    def _connect(self) -> Any:
-        raise NotImplementedError
-
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = self._connect()
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        raise NotImplementedError
-        yield  # pragma: no cover
-
-    def read(self) -> _Tx:
-        """A cursor for reads outside a transaction (autocommit)."""
-        return _Tx(self._conn(), self)
+    def read(self) -> Tx:
+        """A cursor for reads outside a transaction."""
+        return self.db.read()
 
     def close(self) -> None:
         """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
     def migrate(self) -> None:
         """Create the schema (or bring it up to ``SCHEMA_VERSION``)."""
         with self.transaction() as tx:
-            self._lock_schema(tx)
+            self.db.lock_schema(tx)
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     tx.run(statement)
@@ -219,9 +156,6 @@ class Store:
                 raise HugoPosError(
                     f"the relay database has schema version {found['version']}, newer than "
                     f"this hugo_pos ({SCHEMA_VERSION})", "upgrade hugo_pos on every replica")
-
-    def _lock_schema(self, tx: _Tx) -> None:
-        """Serialize concurrent migrations (several replicas starting at once)."""
 
     def ping(self) -> bool:
         """Return whether the database answers."""
@@ -356,7 +290,7 @@ class Store:
             if changed:
                 self._settle_order(tx, claim.order_id, now)
 
-    def _settle_order(self, tx: _Tx, order_id: str, now: float) -> None:
+    def _settle_order(self, tx: Tx, order_id: str, now: float) -> None:
         states = {r["status"] for r in tx.rows(
             "SELECT status FROM deliveries WHERE order_id = ?", (order_id,))}
         status = ("attention" if "failed" in states
@@ -479,78 +413,3 @@ class Store:
                 "SELECT provider, kind, COALESCE(result, 'pending') AS result, COUNT(*) AS n"
                 " FROM webhook_events GROUP BY provider, kind, COALESCE(result, 'pending')"),
         }
-
-
-class SqliteStore(Store):
-    """One SQLite file in WAL mode; writers serialize on ``BEGIN IMMEDIATE``.
-
-    ``synchronous=NORMAL`` by default: a commit survives the relay process being killed (the
-    WAL is written before the answer), not a power cut of the machine; add
-    ``?synchronous=FULL`` to the URL for that (an fsync per commit, several ms on most disks).
-    """
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        parsed = urlparse(url)
-        self.synchronous = parse_qs(parsed.query).get("synchronous", ["NORMAL"])[0].upper()
-        if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise HugoPosError(f"unknown SQLite synchronous mode {self.synchronous!r}",
-                               "use ?synchronous=NORMAL or ?synchronous=FULL")
-        # sqlite:///relative and sqlite:////absolute, as SQLAlchemy spells them.
-        raw = unquote(parsed.path)[1:]
-        self.path = Path(raw)
-        if raw in ("", ":memory:"):
-            raise HugoPosError("an in-memory SQLite database cannot be shared by the relay",
-                               "set HUGO_POS_DATABASE_URL to sqlite:///path/relay.sqlite3")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                               check_same_thread=False, cached_statements=256)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA foreign_keys=ON")
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield _Tx(conn, self)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-
-class PostgresStore(Store):
-    """PostgreSQL through psycopg 3; workers claim rows with ``FOR UPDATE SKIP LOCKED``."""
-
-    lock_clause = "FOR UPDATE SKIP LOCKED"
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise HugoPosError("PostgreSQL needs psycopg 3",
-                               "pip install 'hugo-pos[postgres]'") from None
-
-    def sql(self, statement: str) -> str:
-        return statement.replace("?", "%s")
-
-    def _connect(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(self.url, autocommit=True)
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        conn = self._conn()
-        with conn.transaction():
-            yield _Tx(conn, self)
-
-    def _lock_schema(self, tx: _Tx) -> None:
-        tx.run("SELECT pg_advisory_xact_lock(7142001)")
