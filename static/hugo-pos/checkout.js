@@ -38,13 +38,12 @@
   };
 
   // -- opening hours (used when the relay cannot say): same rules as hugo_pos/hours.py ------------
-  const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+  const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], DTF = {};
   const openAt = (hours, tz, when) => {
     if (hours == null) return true;
-    let p;
+    const p = {};
     try {
-      p = {};
-      new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      (DTF[tz] = DTF[tz] || new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }))
         .formatToParts(when).forEach((x) => { p[x.type] = x.value; });
     } catch (e) { return true; }
     const d = DAYS.indexOf(p.weekday.slice(0, 3).toLowerCase()), m = p.hour * 60 + +p.minute;
@@ -77,6 +76,8 @@
   const isOpen = (loc) => {
     const a = live[loc];
     if (a && a.open != null) return a.open;
+    // Until the relay answers (in milliseconds) assume open: Intl's first use costs ~30 ms.
+    if (RELAY && !a) return true;
     const l = locCfg(loc);
     return openAt(l.hours, l.timezone, new Date());
   };
@@ -232,9 +233,9 @@
     paintForm();
     const blocked = !ca.l.length || !open || ca.l.some((l) => info(loc, l).reason);
     $('[data-hp-send]', box).disabled = blocked || busy;
-    $$('.hugo-pos-bar').forEach((b) => {
+    $$('.hugo-pos-bar').forEach((b) => { // money() only when shown: Intl's first use is slow
       b.hidden = !t.n;
-      b.textContent = `${S('cart')}: ${t.n} · ${money(t.a)}`;
+      if (t.n) b.textContent = `${S('cart')}: ${t.n} · ${money(t.a)}`;
     });
     paintResult();
   };
@@ -456,6 +457,7 @@
         if (line) {
           const a = (live[loc] = live[loc] || {});
           (a.sold = a.sold || new Set()).add(m[2] ? line.m[+m[2]] : line.id);
+          e.message = `${info(loc, line).name}: ${why(e.reason || 'sold_out')}`;
         }
       }
       paintMenus();
