@@ -246,3 +246,23 @@ def test_payment_type_of_another_store_fails(world: World) -> None:
     assert failures(report) == [("truck", "loyverse", "payment type")]
     assert "FAIL truck loyverse payment type payment type Online is not available at this " \
            "location's store" in lines(report)
+
+
+def test_bad_odoo_api_key_fails_the_credentials(world: World) -> None:
+    report = world.report(ODOO_API_KEY_TOWN="wrong-key")
+    assert failures(report) == [("town", "odoo", "credentials")]
+    shown = lines(report)
+    at = next(i for i, line in enumerate(shown)
+              if line.startswith("FAIL town odoo credentials Odoo (location town) refused the "
+                                 f"login '{world.odoo.login}'"))
+    assert shown[at + 1].startswith("fix: check pos.odoo.login (env ODOO_LOGIN_TOWN), "
+                                    "pos.odoo.api_key (env ODOO_API_KEY_TOWN) of location town")
+    assert "wrong-key" not in report.table()
+
+
+def test_cli_exits_1_when_the_configuration_is_incomplete(world: World, run_cli) -> None:
+    result = run_cli("doctor", "--site", str(world.site),
+                     env={**world.env, "LOYVERSE_STORE_ID_TRUCK": ""})
+    assert result.exit_code == 1
+    assert re.search(r"FAIL\s+truck\s+loyverse\s+env\s+LOYVERSE_STORE_ID_TRUCK not set",
+                     result.output)
