@@ -189,6 +189,11 @@ def test_a_closed_location_cannot_be_ordered_from(shop, visit):
 def test_relay_down_still_sends_the_order_by_whatsapp(shop, visit):
     v = visit(block_relay=True)
     page = v.page
+    page.select_option("#hugo-pos-loc", "mucurapo")  # opening hours from config.js instead
+    assert page.locator(f"{MENU.format('mucurapo')} .hugo-pos-open.is-closed").is_visible()
+    assert page.is_disabled("[data-hp-send]")
+    page.select_option("#hugo-pos-loc", "ariapita")
+    assert page.locator(f"{MENU.format('ariapita')} .hugo-pos-open.is-open").is_visible()
     add(page, "ariapita", "ROLL-DRAGON", variant="ROLL-DRAGON-4")
     add(page, "ariapita", "SIDE-EDAMAME", options=("SIDE-EDAMAME~seasoning~garlic-chili",),
         quantity=2, note="extra salt")
@@ -250,3 +255,29 @@ def test_changed_prices_are_shown_and_the_customer_asked_again(shop, visit):
     [order] = shop.orders("Price Check")
     assert order["total"]["amount"] == real
     assert [p["expected_total"] for p in v.posts] == [real - 500, real]
+
+
+def test_the_item_dialog_enforces_modifier_rules_and_prices_the_choice(shop, visit):
+    page = visit().page
+    page.click(f"{MENU.format('ariapita')} [data-hugo-pos-add='SIDE-EDAMAME'] button")
+    dialog = page.locator("dialog[open]")
+    salt, chili = (dialog.locator(f"input[value='SIDE-EDAMAME~seasoning~{o}']")
+                   for o in ("sea-salt", "garlic-chili"))
+    salt.check()  # "optional, up to 1": the other option is locked until this one is undone
+    assert chili.is_disabled()
+    salt.uncheck()
+    chili.check()
+    dialog.locator("#hp-q").fill("3")
+    each = price(shop, "ariapita", "SIDE-EDAMAME") + option_price(
+        shop, "ariapita", "SIDE-EDAMAME", "SIDE-EDAMAME~seasoning~garlic-chili")
+    assert text(dialog.locator("[data-hp-dtotal]").inner_text()) == money(3 * each)
+    dialog.locator("button[type=submit]").click()
+    assert cart_lines(page) == ["3 × Edamame + Garlic chili"]
+
+    page.click(f"{MENU.format('ariapita')} [data-hugo-pos-add='POKE-TOFU'] button")
+    page.locator("dialog[open] button[type=submit]").click()  # no base chosen: "choose 1"
+    assert page.locator("dialog[open]").is_visible()
+    assert page.evaluate("document.querySelector('dialog[open] [name=g0]').validity.valid") is False
+    page.locator("dialog[open] input[value='POKE-TOFU~base~greens']").check()
+    page.locator("dialog[open] button[type=submit]").click()
+    assert cart_lines(page) == ["3 × Edamame + Garlic chili", "1 × Tofu Poke Bowl + Greens"]
