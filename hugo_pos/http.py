@@ -159,7 +159,9 @@ class HttpClient:
                 return response
             wait = retry_after_seconds(response)
             if response.status_code in RETRY_STATUSES:
-                if retry and attempt <= self.policy.max_retries:
+                # A Retry-After longer than the backoff cap is not slept through here: the caller
+                # (build cache, relay queue) waits it out better than a blocked thread.
+                if retry and attempt <= self.policy.max_retries and (wait or 0) <= self.policy.cap:
                     self.sleep(self.policy.backoff(attempt, wait))
                     continue
                 details = self.error_details(response)

@@ -132,3 +132,12 @@ def test_one_session_per_account():
     again = HttpClient(BASE, account=account, label="a")
     same = HttpClient("https://other.example.com", account=account, label="b")
     assert again.session is same.session and first.session is not same.session
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_cap_is_handed_to_the_caller():
+    responses.get(f"{BASE}/items", status=429, headers={"Retry-After": "3600"})
+    made, sleeps = client()
+    with pytest.raises(PosUnavailable) as caught:
+        made.get_json("items")
+    assert caught.value.retry_after == 3600.0 and sleeps == [] and len(responses.calls) == 1
