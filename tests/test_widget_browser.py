@@ -11,6 +11,7 @@ Run: pytest -m browser   (needs Debian's chromium; skipped without it, failed un
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -281,3 +282,32 @@ def test_the_item_dialog_enforces_modifier_rules_and_prices_the_choice(shop, vis
     page.locator("dialog[open] input[value='POKE-TOFU~base~greens']").check()
     page.locator("dialog[open] button[type=submit]").click()
     assert cart_lines(page) == ["3 × Edamame + Garlic chili", "1 × Tofu Poke Bowl + Greens"]
+
+
+def test_without_a_relay_url_orders_go_by_whatsapp_only(shop, visit):
+    v = visit(path=None)
+
+    def no_relay(route) -> None:  # as built from a locations.yaml with relay_url empty
+        body = re.sub(r'"relayUrl": "[^"]*"', '"relayUrl": ""', route.fetch().text())
+        route.fulfill(status=200, content_type="text/javascript", body=body)
+
+    v.page.route(re.compile(r"/hugo-pos/config\.js"), no_relay)
+    go(v.page, shop.origin + "/order/")
+    add(v.page, "ariapita", "SIDE-MISO")
+    fill_customer(v.page, "No Relay")
+    assert text(v.page.inner_text("[data-hp-send]")) == "Send on WhatsApp"
+
+    with v.context.expect_page() as whatsapp:
+        v.page.click("[data-hp-send]")
+    v.page.wait_for_selector("[data-hp-wa]")
+
+    assert text(v.page.inner_text("[data-hp-result] .hugo-pos-note")) == (
+        "Send your order on WhatsApp:")
+    miso = price(shop, "ariapita", "SIDE-MISO")
+    [message] = parse_qs(urlsplit(v.page.get_attribute("[data-hp-wa]", "href")).query)["text"]
+    assert message.replace("\xa0", " ").splitlines() == [
+        "Order · Ariapita Avenue, Port of Spain", f"1 × Miso Soup — {money(miso)}",
+        f"Total: {money(miso)}", "Pickup for No Relay, +1 868 555 0199"]
+    whatsapp.value.wait_for_load_state()
+    assert whatsapp.value.url.startswith("https://wa.me/18685550101?text=")
+    assert v.posts == [] and shop.orders("No Relay") == []

@@ -287,13 +287,13 @@
       (it.description ? `<p class="hugo-pos-dlg-desc">${esc(it.description)}</p>` : '') +
       (it.variants.length > 1 ? `<fieldset><legend>${esc(S('choose'))}</legend>` + it.variants.map((x) => {
         const r = vReason(loc, x);
-        return `<label class="hugo-pos-choice"><input type="radio" name="v" value="${esc(x.id)}"${r ? ' disabled' : ''}${x === first ? ' checked' : ''}> ${esc(x.name)}${price(x.price)}${r ? ` <strong class="hugo-pos-unavailable">${esc(why(r))}</strong>` : ''}</label>`;
+        return `<label class="hugo-pos-choice"><input type="radio" name="v" value="${esc(x.id)}"${r ? ' disabled' : ''}${x === first ? ' checked' : ''}> ${esc(x.name)}${price(priceOf(loc, x.id, x.price))}${r ? ` <strong class="hugo-pos-unavailable">${esc(why(r))}</strong>` : ''}</label>`;
       }).join('') + '</fieldset>' : '') +
       it.modifier_groups.map((g, gi) => {
         const one = g.min === 1 && g.max === 1;
         return `<fieldset data-g="${gi}"><legend>${esc(g.name)} <span class="hugo-pos-rule">(${esc(rule(g))})</span></legend>` + g.options.map((x) => {
           const r = oReason(loc, x);
-          return `<label class="hugo-pos-choice"><input type="${one ? 'radio' : 'checkbox'}" name="g${gi}" value="${esc(x.id)}"${r ? ' disabled data-out' : ''}${one && !r ? ' required' : ''}> ${esc(x.name)}${x.price ? ' + ' + money(x.price) : ''}${r ? ` <strong class="hugo-pos-unavailable">${esc(why(r))}</strong>` : ''}</label>`;
+          return `<label class="hugo-pos-choice"><input type="${one ? 'radio' : 'checkbox'}" name="g${gi}" value="${esc(x.id)}"${r ? ' disabled data-out' : ''}${one && !r ? ' required' : ''}> ${esc(x.name)}${x.price ? ' + ' + money(priceOf(loc, x.id, x.price)) : ''}${r ? ` <strong class="hugo-pos-unavailable">${esc(why(r))}</strong>` : ''}</label>`;
         }).join('') + '</fieldset>';
       }).join('') +
       `<p class="hugo-pos-field"><label for="hp-q">${esc(S('quantity'))}</label> <input id="hp-q" name="q" type="number" min="1" max="99" value="1" inputmode="numeric" required></p>` +
@@ -386,12 +386,13 @@
     }
     return url;
   };
-  const result = (loc, r) => { put('order:' + loc, r); paintResult(); };
+  const shown = {}; // the last outcome per location; only placed orders outlive the page
+  const result = (loc, r) => { shown[loc] = r; if (r.id) put('order:' + loc, r); paintResult(); };
   const paintResult = () => {
-    const r = get('order:' + cur, null), el = $('[data-hp-result]', box);
+    const r = shown[cur] || get('order:' + cur, null), el = $('[data-hp-result]', box);
     if (!el) return;
     el.innerHTML = !r ? '' : (r.id ? `<p class="hugo-pos-order-id">${esc(S('order_sent'))}. ${esc(S('order_number'))}: <strong data-hp-order>${esc(r.id)}</strong></p>` +
-      `<p>${esc(S('status'))}: <span data-hp-status="${esc(r.s)}">${esc(S('status_' + r.s))}</span></p>` : `<p class="hugo-pos-error">${esc(S(r.why))}</p>`) +
+      `<p>${esc(S('status'))}: <span data-hp-status="${esc(r.s)}">${esc(S('status_' + r.s))}</span></p>` : `<p class="hugo-pos-${r.why === 'relay_down' ? 'error' : 'note'}">${esc(S(r.why))}</p>`) +
       `<p><a class="hugo-pos-whatsapp" data-hp-wa href="${esc(r.wa)}" target="_blank" rel="noopener">${esc(S('whatsapp'))}</a></p>`;
   };
   const err = (text) => { const e = $('[data-hp-err]', box); e.textContent = text || ''; };
