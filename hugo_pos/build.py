@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,10 +73,15 @@ def build(site: str | Path, *, strict: bool = False, offline: bool = False,
     if on_config:
         on_config(config)
     warnings = list(config.warnings)
-    items = read_site(config)
     fresh: list[str] = []  # warnings nobody has logged yet
-    catalogs = fetch_catalogs(config, items, offline=offline, strict=strict, progress=progress,
-                              warnings=fresh)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        # The catalogs are fetched while the site is read: the two do not depend on each other.
+        items_future = reader.submit(read_site, config)
+        try:
+            catalogs = fetch_catalogs(config, items_future, offline=offline, strict=strict,
+                                      progress=progress, warnings=fresh)
+        finally:
+            items = items_future.result()  # a broken site is reported before a POS failure
     result = merge(config, items, catalogs)
     fresh.extend(result.warnings)
     for warning in [*warnings, *fresh]:
@@ -91,15 +96,18 @@ def build(site: str | Path, *, strict: bool = False, offline: bool = False,
                        seconds=time.monotonic() - started)
 
 
-def make_providers(config: SiteConfig, items: tuple = (),
+def make_providers(config: SiteConfig, items: tuple | Future = (),
                    root: Path | None = None) -> dict[tuple[str, str], Provider]:
-    """Return a provider for every enabled POS of every location, keyed (location, POS name)."""
+    """Return a provider for every enabled POS of every location, keyed (location, POS name).
+
+    ``items`` are the site's items, or a Future of them (see ProviderContext).
+    """
     root = root or config.root
     providers = {}
     for loc in config.locations:
         for pos in loc.enabled_pos:
             context = ProviderContext(location=loc, pos_name=pos.name, currency=config.currency,
-                                      site_items=items, cache_dir=root / CACHE_DIR,
+                                      items=items, cache_dir=root / CACHE_DIR,
                                       static_dir=root / "static")
             providers[(loc.id, pos.name)] = provider_class(pos.provider)(pos.settings, context)
     return providers
@@ -111,7 +119,7 @@ class Catalogs(dict):
     logged_warnings: list[str]
 
 
-def fetch_catalogs(config: SiteConfig, items: tuple, *, offline: bool, strict: bool,
+def fetch_catalogs(config: SiteConfig, items: tuple | Future, *, offline: bool, strict: bool,
                    progress: Progress | None, warnings: list[str]) -> Catalogs:
     """Fetch every location's catalogs, one pull per account, accounts in parallel.
 

@@ -9,6 +9,7 @@ print; they raise ``HugoPosError`` subclasses: ``PosUnavailable`` for what a ret
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,14 +29,22 @@ class ProviderContext:
     the site's menu items (the local provider's catalog, and what ``push_items`` pushes);
     ``cache_dir`` a folder the provider may keep files in (e.g. downloaded images);
     ``static_dir`` the site's static/ folder, for files the site should serve.
+
+    ``items`` may be a Future: the build reads the site while catalogs are being fetched, and
+    ``site_items`` waits for it only when a provider actually needs the items.
     """
 
     location: Location
     pos_name: str
     currency: str
-    site_items: tuple[SiteItem, ...] = ()
+    items: tuple[SiteItem, ...] | Future = ()
     cache_dir: Path | None = None
     static_dir: Path | None = None
+
+    @property
+    def site_items(self) -> tuple[SiteItem, ...]:
+        """The site's menu items (waiting for the site to be read, if it is still being read)."""
+        return self.items.result() if isinstance(self.items, Future) else self.items
 
 
 @dataclass(frozen=True)
