@@ -107,7 +107,12 @@ def diagnose(site: str | os.PathLike, *, relay_url: str | None = None,
                             "not run: fix the configuration first"))
         return Report(tuple(checks), frozenset(secrets))
     secrets |= set(config.secrets)
-    for provider in make_providers(config).values():
+    try:
+        providers = make_providers(config)
+    except HugoPosError as exc:
+        checks.append(Check("-", "site", "config", FAIL, *render_error(exc)))
+        return Report(tuple(checks), frozenset(secrets))
+    for provider in providers.values():
         # Webhooks must reach the public relay_url, even when --relay names another address.
         checks += pos_checks(provider, config.relay_url, token)
     checks += relay_checks(root, (config.relay_url if relay_url is None else relay_url)
