@@ -190,6 +190,10 @@ def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str)
                            "add it to the POS's payment methods or fix payment_method_id"))
     if not relay_url:
         checks.append(line("webhooks", SKIP, "no relay_url: nothing to deliver webhooks to"))
+    elif major < 17:
+        checks.append(line("webhooks", WARN, f"Odoo {major} cannot send webhooks (17+): order "
+                           "status and stock reach the relay only through rebuilds",
+                           "upgrade to Odoo 17+ for live order status and stock"))
     elif not token:
         checks.append(line("webhooks", FAIL, "HUGO_POS_WEBHOOK_TOKEN is not set; Odoo webhooks "
                            "carry it in their URL", "set HUGO_POS_WEBHOOK_TOKEN (32+ random "

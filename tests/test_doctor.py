@@ -266,3 +266,32 @@ def test_cli_exits_1_when_the_configuration_is_incomplete(world: World, run_cli)
     assert result.exit_code == 1
     assert re.search(r"FAIL\s+truck\s+loyverse\s+env\s+LOYVERSE_STORE_ID_TRUCK not set",
                      result.output)
+
+
+@pytest.mark.parametrize("version", [16, 19])
+def test_odoo_checks_on_other_versions(version: int) -> None:
+    """Odoo 19 speaks JSON-2 (no authenticate); Odoo 16 has no webhook action at all."""
+    from odoo_seed import provider_for
+
+    from hugo_pos.doctor_pos import pos_checks
+
+    seeded = seed(version)
+    relay = "https://api.example.com"
+    if version >= 17:
+        seeded.fake.fields["ir.actions.server"] = {"name", "state", "webhook_url",
+                                                   "base_automation_id"}
+        seeded.fake.fields["base.automation"] = {"name", "active"}
+        rule = seeded.fake.add("base.automation", name="Orders", active=True)
+        seeded.fake.add("ir.actions.server", name="Notify", state="webhook",
+                        webhook_url=f"{relay}/webhooks/odoo/{TOKEN}", base_automation_id=rule)
+    with serve_odoo(seeded.fake) as url:
+        checks = pos_checks(provider_for(url, seeded), relay, TOKEN)
+    got = {c.name: (c.status, c.detail) for c in checks}
+    assert got["reachable"] == (PASS, f"Odoo {version} at {url}")
+    assert got["credentials"] == (PASS, "logged in as bot@omg.tt")
+    assert got["pos config"] == (PASS, "Diamond Vale truck")
+    if version == 19:
+        assert got["webhooks"] == (PASS, f"1 active rule(s) post to {relay}/webhooks/odoo/***")
+    else:
+        assert got["webhooks"][0] == "warn"
+        assert got["webhooks"][1].startswith("Odoo 16 cannot send webhooks (17+)")
