@@ -92,6 +92,37 @@ def test_manifest_validates_against_the_kubernetes_schemas(name: str) -> None:
         assert doc["metadata"].get("namespace", NAMESPACE) == NAMESPACE
 
 
+def test_kustomize_renders_valid_resources_with_generated_names_and_images() -> None:
+    """What `kubectl apply -k k8s/` would send (kustomize runs offline; kubectl is optional)."""
+    import shutil
+    import subprocess
+
+    import kubernetes_validate
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed (the schema tests above still ran)")
+    done = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    rendered = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    assert len(rendered) == len(resources()) + 1  # + the generated ConfigMap
+    for doc in rendered:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        assert doc["metadata"].get("namespace", NAMESPACE) == NAMESPACE
+        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "hugo-pos"
+    [config_map] = [d for d in rendered if d["kind"] == "ConfigMap"]
+    assert config_map["metadata"]["name"].startswith("omgsushi-pos-site-")  # content hash
+    assert sorted(config_map["data"]) == ["locations.yaml", "pos-mapping.yaml"]
+    [deployment] = [d for d in rendered if d["kind"] == "Deployment"]
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["site-config"]["configMap"]["name"] == config_map["metadata"]["name"]
+    image = kustomization()["images"][0]
+    images = {c["image"] for node in walk(rendered) for c in node.get("containers", [])}
+    assert f"{image['newName']}:{image['newTag']}" in images
+    assert "hugo-pos" not in images
+
+
 def test_strict_validation_catches_a_misspelt_field() -> None:
     import kubernetes_validate
 
