@@ -155,8 +155,10 @@ def new_page(browser, shop: Shop, *, javascript: bool = True, block_relay: bool 
     ``fixed_clock`` False keeps the real clock (Playwright's fake one also fakes
     ``performance``, hiding the widget's performance marks).
     """
+    # Reduced motion: no smooth scrolling, which Playwright would wait out before each click.
     context = browser.new_context(viewport={"width": width, "height": 740},
-                                  java_script_enabled=javascript, locale="en-US")
+                                  java_script_enabled=javascript, locale="en-US",
+                                  reduced_motion="reduce")
     if fixed_clock:
         context.clock.set_fixed_time(SATURDAY_1PM)
     posts: list[dict] = []
