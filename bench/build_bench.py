@@ -106,8 +106,12 @@ def minimum_requests(fake: FakeLoyverse, n_stores_used: int) -> tuple[int, int]:
     return sum(lists) + sum(inventory), max(lists + inventory)
 
 
-def write_site(root: Path, n_items: int, accounts: list[tuple[str, str, str]]) -> None:
-    """A site with ``n_items`` menu pages and one location per (api_url, token, store_id)."""
+def write_site(root: Path, n_items: int, accounts: list[tuple[str, str, str]],
+               payment_type: str | None = None) -> None:
+    """A site with ``n_items`` menu pages and one location per (api_url, token, store_id).
+
+    ``payment_type`` (a Loyverse payment type id) lets the relay record orders as receipts.
+    """
     menu = root / "content" / "menu" / "generated"
     menu.mkdir(parents=True)
     (root / "content" / "menu" / "_index.md").write_text("---\ntitle: Menu\n---\n")
@@ -125,6 +129,8 @@ def write_site(root: Path, n_items: int, accounts: list[tuple[str, str, str]]) -
                   '    whatsapp: "+1 868 555 0101"', "    catalog: loyverse", "    pos:",
                   "      loyverse:", "        enabled: true", f"        store_id: {store}",
                   f"        access_token: {token}", f"        api_url: {api_url}"]
+        if payment_type:
+            lines.append(f"        payment_type_id: {payment_type}")
     (root / "data" / "locations.yaml").write_text("\n".join(lines) + "\n")
     (root / "hugo.toml").write_text('title = "bench"\n')
 

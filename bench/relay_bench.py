@@ -1,0 +1,302 @@
+"""Relay benchmark (DESIGN §8): POST /v1/orders on gunicorn + SQLite vs a bare baseline app.
+
+Both apps run under the same gunicorn settings (the repository's gunicorn.conf.py when it
+exists, else ``--workers 2 --worker-class gthread --threads 4``), one after the other, on the same
+machine as the load generators (on 2 cores the load generator competes with the server for CPU:
+both apps pay that equally). For each app:
+
+1. open loop at a fixed offered load (default 200 orders/s, Python client, latency measured
+   from each request's scheduled send time, so a stalled server cannot hide its queue);
+2. saturation with ``wrk`` (a unique Idempotency-Key per request, bench/orders.lua).
+
+The relay sells from a fake Loyverse account (the real Loyverse provider delivers each order as
+a receipt, in the relay's background thread). Afterwards every order acknowledged with 201 must
+be in the store and exactly once in the fake POS. The relay's gunicorn workers' RSS is sampled
+after each phase (DESIGN §8: under 120 MB after 10,000 orders, no growth).
+
+Run: ``python bench/relay_bench.py`` (``--quick``: short phases; ``--rate``, ``--seconds``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+from common import REPO, TESTS, machine, percentile, rss_of, table, verdict
+
+sys.path.insert(0, str(TESTS / "relay"))
+from relay_support import order_body, write_site  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_args() -> list[str]:
+    """The gunicorn settings both apps are served with."""
+    conf = REPO / "gunicorn.conf.py"
+    if conf.is_file():
+        return ["-c", str(conf)]
+    return ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
+
+
+def start_gunicorn(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+    """Start gunicorn serving ``app`` on ``port``; return once it answers."""
+    process = subprocess.Popen(
+        [GUNICORN, *gunicorn_args(), "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log),
+         app],
+        env=env, cwd=BENCH, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return process
+        except requests.RequestException:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            break
+    process.kill()
+    text = log.read_text() if log.exists() else ""
+    sys.exit(f"gunicorn {app} did not start:\n{text[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn worker processes (children of the master)."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def workers_rss(master: int) -> list[float]:
+    """Each worker's RSS in MB."""
+    return [rss_of(pid) / 2**20 for pid in worker_pids(master)]
+
+
+def open_loop(url: str, body: bytes, rate: float, seconds: float, prefix: str) -> dict:
+    """Offer ``rate`` orders/s for ``seconds`` (open loop, asyncio, one connection per order).
+
+    Latency counts from each order's scheduled send time, so a stalled server cannot hide its
+    queue (no coordinated omission). Returns the latencies (s), the order ids acknowledged with
+    201, the other statuses, and the client's own CPU seconds.
+    """
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    path = "/" + url.split("//")[1].split("/", 1)[1]
+    latencies: list[float] = []
+    ids: list[str] = []
+    statuses: Counter = Counter()
+
+    async def one(number: int, scheduled: float) -> None:
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: "
+                f"application/json\r\nIdempotency-Key: {prefix}-{number}\r\nContent-Length: "
+                f"{len(body)}\r\nConnection: close\r\n\r\n").encode()
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(head + body)
+            answer = await asyncio.wait_for(reader.read(), 30)
+            writer.close()
+            status = int(answer.split(b" ", 2)[1])
+        except (TimeoutError, OSError, IndexError, ValueError) as exc:
+            status, answer = type(exc).__name__, b""
+        latencies.append(loop.time() - scheduled)
+        statuses[status] += 1
+        if status == 201:
+            ids.append(json.loads(answer.split(b"\r\n\r\n", 1)[1]).get("order_id", ""))
+
+    async def offer() -> float:
+        tasks = []
+        start = loop.time()
+        for number in range(int(rate * seconds)):
+            scheduled = start + number / rate
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(number, scheduled)))
+        await asyncio.gather(*tasks)
+        return loop.time() - start
+
+    loop = asyncio.new_event_loop()
+    cpu = time.process_time()
+    try:
+        elapsed = loop.run_until_complete(offer())
+    finally:
+        loop.close()
+    return {"latencies": latencies, "ids": ids, "statuses": statuses, "seconds": elapsed,
+            "client_cpu": time.process_time() - cpu}
+
+
+def run_wrk(url: str, body_file: Path, seconds: float, connections: int, prefix: str) -> dict:
+    """Saturate ``url`` with wrk (one thread); return its JSON summary."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
+         str(BENCH / "orders.lua"), url, "--", prefix, str(body_file)],
+        capture_output=True, text=True, check=True)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
+    return json.loads(line)
+
+
+def start_pos(slow: float) -> tuple[subprocess.Popen, str]:
+    """Start bench/pos_server.py (a FlakyPos answering after ``slow`` s); return it and its
+    URL."""
+    process = subprocess.Popen([sys.executable, str(BENCH / "pos_server.py"), str(slow)],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline().split()
+    if not line or line[0] != "ready":
+        sys.exit("bench/pos_server.py did not start")
+    return process, f"http://127.0.0.1:{line[1]}"
+
+
+def pos_created(pos_url: str) -> Counter:
+    """How many times the fake POS created each order id."""
+    return Counter(requests.get(f"{pos_url}/_stats", timeout=10).json()["created"])
+
+
+def wait_delivered(store: Path, pos_url: str, timeout: float) -> tuple[int, int, Counter]:
+    """Wait until no delivery is pending; return (orders stored, deliveries delivered, times
+    the fake POS created each order id)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(store) as conn:
+            stored = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+            delivered = conn.execute("SELECT count(*) FROM deliveries WHERE status = "
+                                     "'delivered'").fetchone()[0]
+            pending = conn.execute("SELECT count(*) FROM deliveries WHERE status NOT IN "
+                                   "('delivered', 'failed')").fetchone()[0]
+        if not pending or time.monotonic() > deadline:
+            return stored, delivered, pos_created(pos_url)
+        time.sleep(0.5)
+
+
+def relay_site(root: Path, pos_url: str) -> bytes:
+    """Write the relay tests' two-location site, delivering to the fake POS; return an order
+    body for the always-open location (3 lines' worth, as tests/relay/relay_support.py)."""
+    write_site(root, pos={"fakepos": {"provider": "fakepos", "url": pos_url}})
+    return json.dumps(order_body("truck")).encode()
+
+
+def bench_app(name: str, app: str, env: dict, body: bytes, tmp: Path, args,
+              after=None) -> dict:
+    """Run both load phases against one app, then ``after()`` while it still runs; return the
+    figures (and ``after``'s result under ``"after"``)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1/orders"
+    body_file = tmp / f"{name}.json"
+    body_file.write_bytes(body)
+    server = start_gunicorn(app, port, env, tmp / f"{name}.log")
+    try:
+        open_loop(url, body, 50, 1, f"{name}-warm")  # imports, first connections, menu load
+        rss = [workers_rss(server.pid)]
+        fixed = open_loop(url, body, args.rate, args.seconds, f"{name}-fixed")
+        rss.append(workers_rss(server.pid))
+        saturated = run_wrk(url, body_file, args.seconds, args.connections, f"{name}-wrk")
+        rss.append(workers_rss(server.pid))
+        result = after() if after else None
+        rss.append(workers_rss(server.pid))
+    finally:
+        stop(server)
+    return {"fixed": fixed, "wrk": saturated, "rss": rss, "after": result}
+
+
+def main() -> None:
+    """Run the relay and the baseline, print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200, help="fixed offered load, orders/s")
+    parser.add_argument("--seconds", type=float, default=25, help="length of each phase")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--pos-latency", type=float, default=0.05,
+                        help="the fake POS's seconds per order")
+    parser.add_argument("--quick", action="store_true", help="5 s phases")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = 5
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install -y wrk")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
+    print(f"gunicorn {' '.join(gunicorn_args())}; open loop {args.rate:.0f}/s for "
+          f"{args.seconds:.0f} s, then wrk -t1 -c{args.connections} for {args.seconds:.0f} s\n")
+    pos, pos_url = start_pos(args.pos_latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            body = relay_site(tmp / "site", pos_url)
+            db = tmp / "relay.sqlite3"
+            relay_env = dict(os.environ, HUGO_POS_SITE=str(tmp / "site"),
+                             HUGO_POS_RATE_LIMIT="0", HUGO_POS_DATABASE_URL=f"sqlite:///{db}")
+            # Deliveries run in the relay's gunicorn workers: wait for them before stopping it.
+            relay = bench_app("relay", "relay_app:app", relay_env, body, tmp, args,
+                              after=lambda: wait_delivered(db, pos_url, timeout=300))
+            baseline_env = dict(os.environ, BASELINE_DB=str(tmp / "baseline.sqlite3"))
+            baseline = bench_app("baseline", "baseline_app:app", baseline_env, body, tmp, args)
+    finally:
+        pos.terminate()
+        pos.wait()
+    report(relay, baseline, args, *relay["after"])
+
+
+def report(relay: dict, baseline: dict, args, stored: int, delivered: int,
+           receipts: Counter) -> None:
+    """Print the tables."""
+    rows = []
+    for name, run in (("relay", relay), ("baseline", baseline)):
+        lat = run["fixed"]["latencies"]
+        wrk = run["wrk"]
+        rows.append([name, f"{len(lat) / run['fixed']['seconds']:.0f}",
+                     f"{percentile(lat, 50) * 1000:.1f}", f"{percentile(lat, 99) * 1000:.1f}",
+                     dict(run["fixed"]["statuses"]), f"{wrk['created'] / wrk['seconds']:.0f}",
+                     f"{wrk['p50_ms']:.1f}", f"{wrk['p99_ms']:.1f}",
+                     wrk["non2xx"] + wrk["socket_errors"]])
+    print(table(rows, ["app", f"fixed {args.rate:.0f}/s: done/s", "p50 ms", "p99 ms",
+                       "statuses", "saturated orders/s", "p50 ms", "p99 ms", "errors"]))
+    ratio = ((relay["wrk"]["created"] / relay["wrk"]["seconds"])
+             / (baseline["wrk"]["created"] / baseline["wrk"]["seconds"]))
+    p99 = percentile(relay["fixed"]["latencies"], 99) * 1000
+    base_p99 = percentile(baseline["fixed"]["latencies"], 99) * 1000
+    acknowledged = set(relay["fixed"]["ids"])
+    acknowledged_total = len(relay["fixed"]["ids"]) + relay["wrk"]["created"] + 50
+    duplicated = sum(1 for n in receipts.values() if n > 1)
+    missing_in_pos = sum(1 for oid in acknowledged if receipts[oid] != 1)
+    rss = relay["rss"]
+    print(f"\nthroughput ratio relay/baseline at saturation: {ratio:.2f}  (target >= 0.5: "
+          f"{verdict(ratio >= 0.5)})")
+    print(f"relay p99 at {args.rate:.0f}/s: {p99:.1f} ms (baseline {base_p99:.1f} ms, ratio "
+          f"{p99 / base_p99:.1f}x)  (target < 50 ms: {verdict(p99 < 50)})")
+    print(f"orders acknowledged (201): {acknowledged_total}; in the store: {stored}; delivered: "
+          f"{delivered}; receipts in the fake POS: {sum(receipts.values())} for "
+          f"{len(receipts)} orders; duplicated: {duplicated}; fixed-load orders not exactly "
+          f"once in the POS: {missing_in_pos}")
+    lost = max(0, acknowledged_total - stored) + missing_in_pos
+    print(f"lost orders: {lost}  (target 0: {verdict(lost == 0 and duplicated == 0)})")
+    print("relay worker RSS MB after warm-up / fixed load / saturation / delivery: "
+          + " / ".join(",".join(f"{m:.0f}" for m in sample) for sample in rss)
+          + f"  (target < 120 after 10,000 orders: {verdict(max(rss[-1], default=0) < 120)}; "
+          f"orders served: {stored})")
+
+
+if __name__ == "__main__":
+    main()
