@@ -311,3 +311,29 @@ def test_without_a_relay_url_orders_go_by_whatsapp_only(shop, visit):
     whatsapp.value.wait_for_load_state()
     assert whatsapp.value.url.startswith("https://wa.me/18685550101?text=")
     assert v.posts == [] and shop.orders("No Relay") == []
+
+
+def test_a_long_order_still_fits_in_a_whatsapp_link(shop, visit):
+    v = visit(block_relay=True)
+    keys = [k for k, item in shop.menu["locations"]["ariapita"]["items"].items()
+            if item["variants"][0]["available"] and not item["modifier_groups"]]
+    lines = [{"id": shop.menu["locations"]["ariapita"]["items"][k]["variants"][0]["id"],
+              "m": [], "q": 2, "n": f"note {i} " + "x" * 150} for i, k in enumerate(keys)]
+    v.page.evaluate("lines => localStorage.setItem('hugo-pos:cart:ariapita', "
+                    "JSON.stringify({l: lines, f: 'pickup', p: {}}))", lines)
+    go(v.page, shop.origin + "/order/")
+    fill_customer(v.page, "Big Party")
+
+    with v.context.expect_page():
+        v.page.click("[data-hp-send]")
+    href = v.page.get_attribute("[data-hp-wa]", "href")
+
+    assert len(keys) > 15 and len(href) < 2000
+    [message] = parse_qs(urlsplit(href).query)["text"]
+    shown = message.replace("\xa0", " ").splitlines()
+    assert shown[0] == "Order · Ariapita Avenue, Port of Spain"
+    assert "note 0" not in message  # the notes are left out first, the lines kept
+    assert len(shown) == 1 + len(keys) + 2
+    total = sum(2 * price(shop, "ariapita", key, line["id"])
+                for key, line in zip(keys, lines, strict=True))
+    assert shown[-2:] == [f"Total: {money(total)}", "Pickup for Big Party, +1 868 555 0199"]
