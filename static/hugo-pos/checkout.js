@@ -71,8 +71,14 @@
     }
     return (idx[loc] = { L, v, o });
   };
-  const cart = (loc) => carts[loc] || (carts[loc] = get('cart:' + loc, null) || { l: [], f: '', p: {} });
-  const save = (loc) => put('cart:' + loc, cart(loc));
+  const cart = (loc) => {
+    if (!carts[loc]) {
+      const c = (carts[loc] = get('cart:' + loc, null) || { l: [], f: '', p: {} });
+      if (c.v !== M.version) c.p = {}; // prices the relay sent apply to the menu they were for
+    }
+    return carts[loc];
+  };
+  const save = (loc) => put('cart:' + loc, Object.assign(cart(loc), { v: M.version }));
   const isOpen = (loc) => {
     const a = live[loc];
     if (a && a.open != null) return a.open;
