@@ -295,3 +295,14 @@ def test_odoo_checks_on_other_versions(version: int) -> None:
     else:
         assert got["webhooks"][0] == "warn"
         assert got["webhooks"][1].startswith("Odoo 16 cannot send webhooks (17+)")
+
+
+def test_a_variable_pos_mapping_needs_is_reported_too(world: World, tmp_path: Path) -> None:
+    site = copy_site(world.site, tmp_path / "site")
+    (site / "data" / "pos-mapping.yaml").write_text(
+        "items:\n  ROLL-CALI:\n    loyverse: {variant_id: \"{{ env `LOYVERSE_VARIANT_CALI` }}\"}\n",
+        encoding="utf-8")
+    report = world.report(site=site)
+    assert report.failed
+    assert failures(report) == [("-", "site", "config")]
+    assert "environment variable LOYVERSE_VARIANT_CALI is not set" in report.checks[-2].detail
