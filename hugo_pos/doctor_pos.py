@@ -19,6 +19,7 @@ from hugo_pos.doctor import FAIL, PASS, SKIP, WARN, Check, render_error
 from hugo_pos.errors import HugoPosError, PosUnavailable
 from hugo_pos.http import RetryPolicy
 from hugo_pos.providers.base import Provider
+from hugo_pos.providers.odoo_rpc import m2o_id
 
 WEBHOOKS_FIX = ("run `hugo_pos webhooks register` (creates missing webhooks, re-enables "
                 "disabled ones)")
@@ -148,8 +149,6 @@ def _webhook_line(line: Callable[..., Check], url: str, token: str,
 
 
 def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str) -> list[Check]:
-    from hugo_pos.providers.odoo_rpc import m2o_id
-
     rpc = provider.rpc
     rpc.http.policy = RetryPolicy(max_retries=0)
     try:
@@ -201,12 +200,11 @@ def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str)
                            "actions at /webhooks/odoo/<token>"))
     else:
         checks.append(_attempt(line, "webhooks",
-                               lambda: _odoo_webhooks(rpc, line, relay_url, token, m2o_id)))
+                               lambda: _odoo_webhooks(rpc, line, relay_url, token)))
     return checks
 
 
-def _odoo_webhooks(rpc: Any, line: Callable[..., Check], relay_url: str, token: str,
-                   m2o_id: Callable[[Any], int | None]) -> Check:
+def _odoo_webhooks(rpc: Any, line: Callable[..., Check], relay_url: str, token: str) -> Check:
     url = f"{relay_url}/webhooks/odoo/{token}"
     shown = url.replace(token, "***")
     fix = (f"in Odoo (Settings > Technical > Automation Rules) add rules on pos.order and "
