@@ -123,11 +123,8 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
             data = json.loads(request.get_data())
         except (ValueError, UnicodeDecodeError):
             return error("invalid_json", "the body is not valid JSON", "body", 400)
-        status, body = relay.place_order(data, key, request.host_url)
-        g.order_id = body.get("order_id")
-        response = jsonify(body)
-        response.status_code = status
-        return response
+        status, text, g.order_id = relay.place_order(data, key, request.host_url)
+        return Response(text, status, mimetype="application/json")
 
     @app.get("/v1/orders/<order_id>")
     def get_order(order_id: str) -> Response:

@@ -81,12 +81,12 @@ class Relay:
 
     # -- orders ------------------------------------------------------------------------------
 
-    def place_order(self, data: object, key: str, base_url: str = "") -> tuple[int, dict]:
+    def place_order(self, data: object, key: str, base_url: str = "") -> tuple[int, str, str]:
         """Validate, price and store an order under idempotency ``key``.
 
-        Returns ``(status code, body)``: 201 and the new order, or the stored answer when the
-        same key came with the same body. Raises ``OrderRejected`` for anything the customer
-        must change (nothing is stored then).
+        Returns ``(status code, JSON body, order id)``: 201 and the new order, or the stored
+        answer when the same key came with the same body. Raises ``OrderRejected`` for anything
+        the customer must change (nothing is stored then).
         """
         digest = fingerprint(data)
         seen = self.store.idempotency(key)
@@ -118,25 +118,26 @@ class Relay:
         body = {"order_id": order_id, "status": "received", "lines": public_lines(stored),
                 "total": {"amount": priced.total, "currency": priced.currency},
                 "whatsapp_url": link, "status_url": status_url}
+        text = json.dumps(body, ensure_ascii=False)
         created, row = self.store.create_order(
-            key=key, fingerprint=digest, now=now, status_code=201, response=body,
+            key=key, fingerprint=digest, now=now, status_code=201, response=text,
             order={"id": order_id, "location": location.id, "total": priced.total,
                    "currency": priced.currency, "data": stored},
             deliveries=[{"pos_name": p.name, "provider": p.provider}
                         for p in location.enabled_pos])
         if not created:
             return self._replay(row, digest)
-        log.info("order stored", extra={"order_id": order_id, "location": location.id,
-                                        "total": priced.total, "lines": len(priced.lines)})
+        log.debug("order stored", extra={"order_id": order_id, "location": location.id,
+                                         "total": priced.total, "lines": len(priced.lines)})
         self.wake.set()
-        return 201, body
+        return 201, text, order_id
 
-    def _replay(self, row: dict, digest: str) -> tuple[int, dict]:
+    def _replay(self, row: dict, digest: str) -> tuple[int, str, str]:
         if row["fingerprint"] != digest:
             raise OrderRejected("idempotency_mismatch", "this Idempotency-Key was used for a "
                                 "different order; send a new key for a new order",
                                 "Idempotency-Key", 422)
-        return row["status_code"], json.loads(row["response"])
+        return row["status_code"], row["response"], row["order_id"]
 
     def order_view(self, order_id: str) -> dict | None:
         """The order as ``GET /v1/orders/{id}`` shows it, or None."""

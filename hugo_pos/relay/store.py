@@ -169,7 +169,7 @@ class Store:
     # -- orders ------------------------------------------------------------------------------
 
     def create_order(self, *, key: str, fingerprint: str, order: dict, deliveries: list[dict],
-                     status_code: int, response: dict, now: float) -> tuple[bool, dict]:
+                     status_code: int, response: str, now: float) -> tuple[bool, dict]:
         """Store an order, its deliveries and its idempotency key in one transaction.
 
         Returns ``(True, key row)`` when stored, or ``(False, existing key row)`` when the key was
@@ -180,7 +180,7 @@ class Store:
                 "INSERT INTO idempotency_keys (idem_key, fingerprint, order_id, status_code,"
                 " response, created_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (idem_key) DO NOTHING",
-                (key, fingerprint, order["id"], status_code, json.dumps(response), now)).rowcount
+                (key, fingerprint, order["id"], status_code, response, now)).rowcount
             if not inserted:
                 return False, tx.row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
             tx.run("INSERT INTO orders (id, location, status, total, currency, created_at,"
@@ -192,7 +192,7 @@ class Store:
                        " created_at, budget_from) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
                        (order["id"], d["pos_name"], d["provider"], now, now, now))
         return True, {"fingerprint": fingerprint, "status_code": status_code,
-                      "response": json.dumps(response)}
+                      "response": response}
 
     def idempotency(self, key: str) -> dict | None:
         """Return the stored answer for an idempotency key, or None."""

@@ -14,7 +14,7 @@ from hugo_pos.relay.store import open_store
 def _order(store, order_id: str, now: float, pos=("local",)) -> None:
     created, _ = store.create_order(
         key=f"key-{order_id}", fingerprint="f", now=now, status_code=201,
-        response={"order_id": order_id},
+        response=json.dumps({"order_id": order_id}),
         order={"id": order_id, "location": "town", "total": 100, "currency": "TTD",
                "data": {"lines": []}},
         deliveries=[{"pos_name": p, "provider": p} for p in pos])
