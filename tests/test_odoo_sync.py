@@ -77,7 +77,7 @@ def test_images_only_for_items_without_one_cached_by_write_date(tmp_path):
         tmpl["image_512"] = base64.b64encode(PNG).decode()
     items = (site_item("ROLL-DRAGON", "Dragon Roll", 6550),
              site_item("NIGIRI-SALMON", "Salmon Nigiri", 116, image="/images/nigiri.svg"))
-    context = {"site_items": items, "static_dir": tmp_path / "static",
+    context = {"items": items, "static_dir": tmp_path / "static",
                "cache_dir": tmp_path / ".hugo_pos" / "cache"}
     with serve(seeded.fake) as url:
         provider = provider_for(url, seeded, context=context)
