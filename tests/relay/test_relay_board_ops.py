@@ -109,3 +109,11 @@ def test_access_logs_redact_url_tokens():
     assert redact_path("/webhooks/loyverse/s3cret") == "/webhooks/loyverse/***"
     assert redact_path("/v1/webhooks/odoo/s3cret") == "/v1/webhooks/odoo/***"
     assert redact_path("/v1/orders/ABCD-EFGH") == "/v1/orders/ABCD-EFGH"
+
+
+def test_the_board_escapes_what_customers_type(client):
+    place(client, customer={"name": "<script>alert(1)</script>", "phone": "+1 868 555 0199"},
+          note="<img src=x onerror=alert(2)>")
+    html = client.get("/board", headers={"Authorization": "Bearer board-secret"}).text
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "<img src=x" not in html

@@ -10,7 +10,7 @@ import json
 import pytest
 import responses
 from fakes.loyverse import DEFAULT_TOKEN, FakeLoyverse, serve
-from relay_support import make_app, make_relay, order_body, write_site
+from relay_support import make_app, make_relay, menu_json, order_body, write_site
 
 from hugo_pos.relay.deliver import Worker
 from hugo_pos.relay.webhooks import process_events
@@ -136,3 +136,38 @@ def test_an_unsigned_hint_is_confirmed_with_the_pos_before_acting(tmp_path, sqli
     # The POS has no such receipt: the hint is not acted upon.
     assert client.get(f"/v1/orders/{order_id}").json["status"] == "received"
     assert relay.store.stats()["events"][0]["result"] == "unconfirmed"
+
+
+def test_an_order_becomes_one_loyverse_receipt_despite_a_500(tmp_path, sqlite_url, clock):
+    """End to end with the real Loyverse provider: a 500 on POST /receipts is ambiguous, so the
+    relay looks the receipt up by our order id before it sends the order again."""
+    fake = FakeLoyverse(currency="TTD")
+    store = fake.add_store("Truck")
+    payment = fake.add_payment_type("Online")
+    item = fake.add_item("California Roll", sku="CALI", price="48.50")
+    menu = menu_json()
+    cali = menu["locations"]["truck"]["items"]["ROLL-CALI"]["variants"][0]
+    cali["pos"]["loyverse"] = {"item_id": item["id"],
+                               "variant_id": item["variants"][0]["variant_id"]}
+    with serve(fake) as api_url:
+        pos = loyverse_pos(store, api_url)
+        pos["loyverse"]["payment_type_id"] = payment
+        site = write_site(tmp_path / "site", pos=pos, menu=menu)
+        relay = make_relay(site, sqlite_url, clock)
+        client = make_app(relay).test_client()
+        body = order_body("truck", items=[{"id": "CALI", "quantity": 2}], expected_total=9700)
+        order_id = client.post("/v1/orders", data=json.dumps(body),
+                               content_type="application/json",
+                               headers={"Idempotency-Key": "k"}).json["order_id"]
+        fake.fail_next(1, 500)
+        worker = Worker(relay, threads=1)
+        worker.deliver_due()
+        assert relay.store.order(order_id)["deliveries"][0]["status"] == "pending"
+        clock.advance(5)
+        worker.deliver_due()
+    ours = [r for r in fake.receipts if r.get("order") == order_id]
+    assert len(ours) == 1
+    view = client.get(f"/v1/orders/{order_id}").json
+    assert view["status"] == "in_pos"
+    assert view["deliveries"][0]["pos_ref"] == str(ours[0]["receipt_number"])
+    assert view["deliveries"][0]["last_error"] is None  # the POS total equals ours
