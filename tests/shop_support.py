@@ -188,9 +188,7 @@ MENU = "[data-hugo-pos-menu][data-location='{}']"
 def go(page, url: str) -> None:
     """Load a page and wait until the widget has drawn it with live availability."""
     page.goto(url)
-    page.wait_for_selector("[data-hugo-pos-cart] select", state="attached")
-    page.wait_for_function("[...document.querySelectorAll('[data-hugo-pos-menu]')]"
-                           ".every(m => m.dataset.live)")
+    page.wait_for_selector("html[data-hugo-pos=ready]", state="attached")
 
 
 def text(value: str) -> str:

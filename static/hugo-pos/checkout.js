@@ -530,8 +530,10 @@
     performance.mark('hugo-pos:render-end');
     const last = get('order:' + cur, null);
     if (last && last.id && !/completed|cancelled/.test(last.s)) poll(cur, last.id, 1000);
-    here.filter((l) => l !== cur).forEach(refresh);
-    await refresh(cur);
+    // Every location the page can order from (menus and add buttons), then the page is ready.
+    const locs = new Set([cur, ...here, ...$$('[data-hugo-pos-add]').map((e) => e.dataset.location)]);
+    await Promise.all([...locs].filter((l) => M.locations[l]).map(refresh));
+    doc.documentElement.dataset.hugoPos = 'ready';
     setInterval(() => { if (!doc.hidden) refresh(cur); }, 60000);
   };
   W.ready = doc.readyState === 'loading'
