@@ -9,7 +9,7 @@
   const C = window.HUGO_POS_CONFIG;
   if (!C || window.HugoPos) return;
   const doc = document;
-  const W = (window.HugoPos = {});
+  const W = (window.HugoPos = {}); // hooks for tests and benchmarks: ready, money, openAt
   const RELAY = (C.relayUrl || '').replace(/\/+$/, '');
   const SRC = (doc.currentScript && doc.currentScript.src) || location.href;
   const LANG = doc.documentElement.lang || navigator.language || 'en';
@@ -104,7 +104,7 @@
   };
   const lineName = (it, x) => (it.variants.length === 1 || x.name === it.name ? it.name : `${it.name} (${x.name})`);
   const priceOf = (loc, id, base) => (id in cart(loc).p ? cart(loc).p[id] : base);
-  // A cart line with its names, prices and why it cannot be ordered (null: not on the menu now).
+  // A cart line with its names, prices and why it cannot be ordered now ('' if it can).
   const info = (loc, line) => {
     const I = index(loc), f = I.v[line.id];
     if (!f) return { name: line.id, mods: [], total: 0, reason: 'not_for_sale_here' };
