@@ -53,3 +53,20 @@ def test_money_is_exact_and_formatted_for_the_currency(visit, shop, currency, di
     go(v.page, shop.origin + "/order/")
     formatted = v.page.evaluate("amounts => amounts.map(HugoPos.money)", amounts)
     assert [text(f) for f in formatted] == shown
+
+
+def test_a_detail_the_relay_refuses_is_explained_and_focused(visit, shop):
+    page = visit().page
+    page.click("[data-hugo-pos-menu][data-location='ariapita'] "
+               "[data-hugo-pos-add='NIGIRI-EBI'] button")
+    page.locator("dialog[open] button[type=submit]").click()
+    page.fill("#hp-name", "Bad Phone")
+    page.fill("#hp-phone", "(((( ))))")  # fits the field's pattern, has no digits
+
+    page.click("[data-hp-send]")
+    page.wait_for_function("document.querySelector('[data-hp-err]').textContent !== ''")
+
+    assert text(page.inner_text("[data-hp-err]")) == (
+        "customer.phone must be a phone number (7-15 digits)")
+    assert page.evaluate("document.activeElement.id") == "hp-phone"
+    assert shop.orders("Bad Phone") == []

@@ -473,6 +473,8 @@
         : e.code === 'rate_limited' ? S('rate_limited', { n: r.headers.get('Retry-After') || 60 }) : e.message || String(r.status);
       err(text);
       say(text);
+      const fix = /^customer\.(name|phone|address)$/.exec(e.field || '');
+      if (fix) doc.getElementById('hp-' + fix[1]).focus();
     }
   };
   const polls = {};
