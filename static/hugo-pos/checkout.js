@@ -393,9 +393,10 @@
     return url;
   };
   const shown = {}; // the last outcome per location; only placed orders outlive the page
-  const result = (loc, r) => { shown[loc] = r; if (r.id) put('order:' + loc, r); paintResult(); };
+  const result = (loc, r) => { shown[loc] = r; if (r.id) put('order:' + loc, Object.assign(r, { t: r.t || Date.now() })); paintResult(); };
+  const placed = (loc) => { const r = get('order:' + loc, null); return r && Date.now() - r.t < 432e5 ? r : null; }; // 12 h
   const paintResult = () => {
-    const r = shown[cur] || get('order:' + cur, null), el = $('[data-hp-result]', box);
+    const r = shown[cur] || placed(cur), el = $('[data-hp-result]', box);
     if (!el) return;
     el.innerHTML = !r ? '' : (r.id ? `<p class="hugo-pos-order-id">${esc(S('order_sent'))}. ${esc(S('order_number'))}: <strong data-hp-order>${esc(r.id)}</strong></p>` +
       `<p>${esc(S('status'))}: <span data-hp-status="${esc(r.s)}">${esc(S('status_' + r.s))}</span></p>` : `<p class="hugo-pos-${r.why === 'relay_down' ? 'error' : 'note'}">${esc(S(r.why))}</p>`) +
@@ -530,7 +531,7 @@
     paintMenus();
     paintCart();
     performance.mark('hugo-pos:render-end');
-    const last = get('order:' + cur, null);
+    const last = placed(cur);
     if (last && last.id && !/completed|cancelled/.test(last.s)) poll(cur, last.id, 1000);
     // Every location the page can order from (menus and add buttons), then the page is ready.
     const locs = new Set([cur, ...here, ...$$('[data-hugo-pos-add]').map((e) => e.dataset.location)]);
