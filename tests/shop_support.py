@@ -87,6 +87,22 @@ def _run(command: list[str], env: dict[str, str] | None = None) -> None:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
 
 
+# The example has no item with both variants and modifiers; the copy's California Roll gets some.
+TOPPINGS = """modifiers:
+  - name: Toppings
+    min: 0
+    max: 2
+    options:
+      - {name: Spicy mayo, price: 4}
+      - {name: Extra tobiko, price: "6.50"}
+"""
+
+
+def _add_toppings(page: Path) -> None:
+    _, front, body = page.read_text(encoding="utf-8").split("---\n", 2)
+    page.write_text(f"---\n{front}{TOPPINGS}---\n{body}", encoding="utf-8")
+
+
 @contextlib.contextmanager
 def running_shop(tmp: Path) -> Iterator[Shop]:
     """Build and serve the example shop with its relay; stop both on exit."""
@@ -99,6 +115,7 @@ def running_shop(tmp: Path) -> Iterator[Shop]:
     from hugo_pos.relay.settings import RelaySettings
 
     site = copy_site(EXAMPLE, tmp / "omgsushi")
+    _add_toppings(site / "content/menu/rolls/california.md")
     public = site / "public"
     web = ThreadingHTTPServer(("127.0.0.1", 0),
                               functools.partial(_Quiet, directory=str(public)))

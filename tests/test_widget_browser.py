@@ -31,6 +31,12 @@ def price(shop, location: str, key: str, variant: str | None = None) -> int:
     return next(v["price"] for v in item["variants"] if v["id"] == (variant or key))
 
 
+def option_id(shop, key: str, name: str, location: str = "ariapita") -> str:
+    item = shop.menu["locations"][location]["items"][key]
+    return next(o["id"] for g in item["modifier_groups"] for o in g["options"]
+                if o["name"] == name)
+
+
 def option_price(shop, location: str, key: str, option: str) -> int:
     item = shop.menu["locations"][location]["items"][key]
     return next(o["price"] for g in item["modifier_groups"] for o in g["options"]
@@ -41,22 +47,27 @@ def test_cart_survives_a_reload_follows_the_location_and_the_order_reaches_the_r
         shop, visit):
     v = visit()
     page = v.page
-    add(page, "ariapita", "ROLL-DRAGON", variant="ROLL-DRAGON-8", quantity=2)
+    toppings = [option_id(shop, "ROLL-CALIFORNIA", name) for name in ("Spicy mayo",
+                                                                       "Extra tobiko")]
+    add(page, "ariapita", "ROLL-CALIFORNIA", variant="ROLL-CALIFORNIA-8", options=tuple(toppings),
+        quantity=2)
     add(page, "ariapita", "POKE-SALMON", options=("POKE-SALMON~base~brown-rice",
                                                   "POKE-SALMON~extras~avocado"),
         note="no ginger")
-    dragon = 2 * price(shop, "ariapita", "ROLL-DRAGON", "ROLL-DRAGON-8")
+    roll = 2 * (price(shop, "ariapita", "ROLL-CALIFORNIA", "ROLL-CALIFORNIA-8") + sum(
+        option_price(shop, "ariapita", "ROLL-CALIFORNIA", o) for o in toppings))
     poke = price(shop, "ariapita", "POKE-SALMON") + sum(
         option_price(shop, "ariapita", "POKE-SALMON", o)
         for o in ("POKE-SALMON~base~brown-rice", "POKE-SALMON~extras~avocado"))
-    lines = ["2 × Dragon Roll (8 pc)",
+    assert roll == 2 * (6000 + 400 + 650)
+    lines = ["2 × California Roll (8 pc) + Spicy mayo, Extra tobiko",
              "1 × Salmon Poke Bowl + Brown rice, Avocado “no ginger”"]
     assert cart_lines(page) == lines
-    assert cart_total(page) == money(dragon + poke)
+    assert cart_total(page) == money(roll + poke)
 
     go(page, shop.origin + "/order/")
     assert cart_lines(page) == lines
-    assert cart_total(page) == money(dragon + poke)
+    assert cart_total(page) == money(roll + poke)
 
     page.select_option("#hugo-pos-loc", "diamond-vale")
     assert page.is_hidden(MENU.format("ariapita"))
@@ -82,10 +93,10 @@ def test_cart_survives_a_reload_follows_the_location_and_the_order_reaches_the_r
     [order] = shop.orders("Ana Lee")
     assert order["order_id"] == order_id
     assert order["location"] == "ariapita"
-    assert order["total"] == {"amount": dragon + poke, "currency": "TTD"}
+    assert order["total"] == {"amount": roll + poke, "currency": "TTD"}
     assert [(line["id"], line["quantity"], [m["id"] for m in line["modifiers"]], line["note"])
             for line in order["lines"]] == [
-        ("ROLL-DRAGON-8", 2, [], ""),
+        ("ROLL-CALIFORNIA-8", 2, toppings, ""),
         ("POKE-SALMON", 1, ["POKE-SALMON~base~brown-rice", "POKE-SALMON~extras~avocado"],
          "no ginger")]
     sent = shop.relay.store.order(order_id)["data"]
