@@ -42,6 +42,20 @@ def test_axe_finds_no_serious_violations_with_a_cart_and_the_item_dialog_open(vi
     assert serious_violations(v.page) == []
 
 
+def test_axe_finds_no_serious_violations_in_a_closed_location_and_after_an_order(visit):
+    v = visit(block_relay=True)  # the WhatsApp fallback's message and link
+    add(v.page, "ariapita", "SIDE-MISO")
+    v.page.fill("#hp-name", "Axe")
+    v.page.fill("#hp-phone", "+1 868 555 0100")
+    with v.context.expect_page():
+        v.page.click("[data-hp-send]")
+    assert v.page.locator("[data-hp-result] [data-hp-wa]").is_visible()
+    assert serious_violations(v.page) == []
+    v.page.select_option("#hugo-pos-menus-loc", "mucurapo")  # closed: reasons instead of buttons
+    assert v.page.locator(".hugo-pos-open.is-closed").count() == 2
+    assert serious_violations(v.page) == []
+
+
 def test_everything_works_from_the_keyboard_and_changes_are_announced(visit):
     page = visit().page
     announced = "document.querySelector('.hugo-pos-vh[role=status]').textContent"
