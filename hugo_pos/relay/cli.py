@@ -37,7 +37,7 @@ def _settings(site: Path | None, config_path: Path | None = None, **overrides) -
     return replace(settings, **changes)
 
 
-def _relay(settings: RelaySettings, *, needs_config: bool = True):
+def _relay(settings: RelaySettings):
     from hugo_pos.relay.logs import setup_json_logging
     from hugo_pos.relay.service import Relay
 

@@ -27,6 +27,9 @@ MAX_NOTE = 500
 MAX_WHATSAPP_URL = 2000
 # 7 to 15 digits, with the usual separators (the same pattern as openapi.yaml's).
 PHONE_PATTERN = r"^\+?(?:[ ()./-]*[0-9]){7,15}[ ()./-]*$"
+# Blank as JSON Schema's (ECMA-262) ``\s`` understands it, so that the API and its OpenAPI
+# document (pattern ``\S``) agree on which names are empty.
+_BLANK = re.compile(r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _text(data: Mapping, key: str, field: str, *, required: bool = False, limit:
         raise _invalid(field, f"{field} must be a string")
     if len(value) > limit:
         raise _invalid(field, f"{field} is longer than {limit} characters")
-    if required and not value.strip():
+    if required and _BLANK.fullmatch(value):
         raise _invalid(field, f"{field} must not be empty")
     return value.strip()
 

@@ -24,6 +24,11 @@ from hugo_pos.http import HttpClient, RetryPolicy
 from hugo_pos.providers.base import PosOrder, PosRef, Provider
 
 
+# The provider's read timeout: long enough that a loaded CI machine answers in time, short
+# enough that the "timeout" faults keep the tests quick.
+TIMEOUT = 1.5
+
+
 class FlakyPos:
     """The fake POS server's state and WSGI app."""
 
@@ -62,7 +67,7 @@ class FlakyPos:
         if fault == "429":
             return Response('{"error": "slow down"}', 429,
                             headers={"Retry-After": self.retry_after})(environ, start_response)
-        time.sleep(1.0 if fault == "timeout" else self.slow)
+        time.sleep(TIMEOUT + 1.5 if fault == "timeout" else self.slow)
         body = json.dumps({"id": f"P-{order['order_id']}", "total": order["total"]})
         return Response(body, 201, mimetype="application/json")(environ, start_response)
 
@@ -79,7 +84,7 @@ class FlakyPos:
 
 
 class FakePosProvider(Provider):
-    """Submits orders to a FlakyPos through hugo_pos's HTTP layer (read timeout 0.3 s)."""
+    """Submits orders to a FlakyPos through hugo_pos's HTTP layer (read timeout ``TIMEOUT``)."""
 
     name = "fakepos"
     options: ClassVar[Mapping[str, Option]] = {"url": Option(str, required=True)}
@@ -87,7 +92,7 @@ class FakePosProvider(Provider):
     def __init__(self, settings, context) -> None:
         super().__init__(settings, context)
         self.http = HttpClient(self.settings["url"], account=f"fakepos:{self.settings['url']}",
-                               label="FakePOS", timeout=(1.0, 0.3),
+                               label="FakePOS", timeout=(1.0, TIMEOUT),
                                policy=RetryPolicy(max_retries=0))
 
     def submit_order(self, order: PosOrder) -> PosRef:
