@@ -77,7 +77,9 @@ class Database:
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
+        # A connection the server dropped (PostgreSQL restarted) is replaced, not reused.
+        if conn is None or self._local.pid != os.getpid() or getattr(conn, "broken", False) \
+                or getattr(conn, "closed", False):
             conn = self._connect()
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn

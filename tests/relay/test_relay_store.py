@@ -6,6 +6,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from relay_support import make_app, make_relay, order_body
 
 from hugo_pos.relay.store import open_store
@@ -120,3 +121,20 @@ def test_50_concurrent_posts_with_one_key_make_one_order(site, store_url, clock)
     assert len({json.dumps(body, sort_keys=True) for _, body in results}) == 1
     orders = relay.store.orders(limit=100)
     assert len(orders) == 1 and len(orders[0]["deliveries"]) == 1
+
+
+def test_a_dropped_postgres_connection_is_replaced(store_url):
+    if not store_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server connection")
+    import psycopg
+
+    store = open_store(store_url)
+    pid = store.read().row("SELECT pg_backend_pid() AS pid")["pid"]
+    base = store_url.split("?")[0]
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    try:
+        store.read().row("SELECT 1 AS ok")
+    except psycopg.OperationalError:
+        pass  # the request that meets the dead connection fails...
+    assert store.ping()  # ...the next one gets a new connection
