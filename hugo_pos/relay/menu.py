@@ -85,7 +85,9 @@ class MenuSource:
         self._stamp: object = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
-        self.error = ""
+        self.error = "" if path or url else (
+            "no menu: set HUGO_POS_MENU_URL to the site's /hugo-pos/menu.json "
+            "(or HUGO_POS_SITE to a built site)")
 
     def current(self) -> LoadedMenu | None:
         """Return the menu in service (None until one has loaded)."""
