@@ -81,12 +81,13 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
             response.headers["Access-Control-Expose-Headers"] = "Retry-After"
             response.headers["Access-Control-Max-Age"] = "600"
             response.vary.add("Origin")
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info("%s %s %s", request.method, redact_path(request.path),
-                        response.status_code,
-                        extra={"method": request.method, "path": redact_path(request.path),
-                               "status": response.status_code, "ms": round(elapsed, 2),
-                               "order_id": g.get("order_id")})
+        if access_log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            path = redact_path(request.path)
+            access_log.info("%s %s %s", request.method, path, response.status_code,
+                            extra={"method": request.method, "path": path,
+                                   "status": response.status_code, "ms": round(elapsed, 2),
+                                   "order_id": g.get("order_id")})
         return response
 
     @app.errorhandler(OrderRejected)

@@ -17,12 +17,13 @@ import os
 import random
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from hugo_pos.errors import HugoPosError, PosUnavailable, ProviderError
 from hugo_pos.relay.orders import pos_order
 from hugo_pos.relay.service import Relay
-from hugo_pos.relay.store import Claim
+from hugo_pos.relay.store import Claim, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ BATCH = 32
 # After a round that found less than a batch, wait this long so that orders arriving in a burst
 # are claimed together (one transaction for many) rather than one claim per order.
 GATHER = 0.05
+FLUSH = 16  # record outcomes in transactions of at most this many
 
 
 def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None,
@@ -74,24 +76,41 @@ class Worker:
         return done
 
     def deliver_due(self, limit: int = BATCH) -> int:
-        """Claim and deliver up to ``limit`` due deliveries; return how many were attempted."""
+        """Claim and deliver up to ``limit`` due deliveries; return how many were attempted.
+
+        POS calls run in the worker's thread pool; their outcomes are recorded in small
+        batches (one transaction for several), as soon as they come in.
+        """
+        store = self.relay.store
         now = self.relay.now()
-        claims = self.relay.store.claim_deliveries(
-            now=now, until=now + self.settings.claim_ttl, worker=self.name, limit=limit)
-        if self._pool and len(claims) > 1:
-            list(self._pool.map(self.deliver, claims))
-        else:
-            for claim in claims:
-                self.deliver(claim)
+        claims = store.claim_deliveries(now=now, until=now + self.settings.claim_ttl,
+                                        worker=self.name, limit=limit)
+        if not claims:
+            return 0
+        orders = store.orders_by_id(sorted({c.order_id for c in claims}))
+        if not self._pool or len(claims) == 1:
+            store.finish_deliveries([self.attempt(c, orders.get(c.order_id)) for c in claims],
+                                    worker=self.name)
+            return len(claims)
+        futures = [self._pool.submit(self.attempt, c, orders.get(c.order_id)) for c in claims]
+        done: list[Outcome] = []
+        flushed = time.monotonic()
+        for future in as_completed(futures):
+            done.append(future.result())
+            if len(done) >= FLUSH or time.monotonic() - flushed > GATHER:
+                store.finish_deliveries(done, worker=self.name)
+                done, flushed = [], time.monotonic()
+        store.finish_deliveries(done, worker=self.name)
         return len(claims)
 
-    def deliver(self, claim: Claim) -> str:
-        """Deliver one claimed order to its POS and record the outcome; return the new status."""
-        store, relay = self.relay.store, self.relay
+    def attempt(self, claim: Claim, order: dict | None) -> Outcome:
+        """Deliver one claimed order to its POS; return the outcome (not yet recorded)."""
+        relay = self.relay
         extra = {"order_id": claim.order_id, "pos": claim.pos_name, "attempt": claim.attempts}
         looked_up = False
         try:
-            order = store.order(claim.order_id)
+            if order is None:
+                raise HugoPosError(f"order {claim.order_id} is not in the store")
             provider = relay.provider(order["location"], claim.pos_name)
             ref = None
             if claim.ambiguous:
@@ -102,46 +121,33 @@ class Worker:
         except PosUnavailable as exc:
             ambiguous = exc.ambiguous or (claim.ambiguous and not looked_up)
             return self._retry(claim, exc.message, exc.retry_after, ambiguous, extra)
-        except ProviderError as exc:
+        except HugoPosError as exc:  # ProviderError, or the location/POS left the config
             log.error("delivery failed for good: %s", exc.message, extra=extra)
-            store.finish_delivery(claim, worker=self.name, status="failed", now=relay.now(),
-                                  error=exc.message, ambiguous=claim.ambiguous)
-            return "failed"
-        except HugoPosError as exc:  # e.g. the location or POS left the configuration
-            log.error("delivery failed for good: %s", exc.message, extra=extra)
-            store.finish_delivery(claim, worker=self.name, status="failed", now=relay.now(),
-                                  error=exc.message)
-            return "failed"
+            return Outcome(claim, "failed", relay.now(), error=exc.message,
+                           ambiguous=claim.ambiguous and not looked_up)
         except Exception as exc:  # noqa: BLE001 - a bug must not lose the order: retry it
             log.exception("delivery crashed", extra=extra)
             return self._retry(claim, f"internal error ({type(exc).__name__})", None, True, extra)
         note = None
-        total = order["data"]["total"]
-        if ref.total is not None and ref.total != total:
-            note = f"the POS total {ref.total} differs from the order total {total}"
+        if ref.total is not None and ref.total != order["total"]:
+            note = f"the POS total {ref.total} differs from the order total {order['total']}"
             log.warning("delivered with a different total: %s", note, extra=extra)
-        store.finish_delivery(claim, worker=self.name, status="delivered", now=relay.now(),
-                              error=note, pos_ref=ref.ref)
         log.info("delivered", extra={**extra, "pos_ref": ref.ref})
-        return "delivered"
+        return Outcome(claim, "delivered", relay.now(), error=note, pos_ref=ref.ref)
 
     def _retry(self, claim: Claim, message: str, retry_after: float | None, ambiguous: bool,
-               extra: dict) -> str:
+               extra: dict) -> Outcome:
         now = self.relay.now()
         budget_end = claim.budget_from + self.settings.retry_budget
         if now >= budget_end:
             log.error("delivery failed: retry budget spent (%s)", message, extra=extra)
-            self.relay.store.finish_delivery(
-                claim, worker=self.name, status="failed", now=now, ambiguous=ambiguous,
-                error=f"gave up after {claim.attempts} attempts: {message}")
-            return "failed"
+            return Outcome(claim, "failed", now, ambiguous=ambiguous,
+                           error=f"gave up after {claim.attempts} attempts: {message}")
         delay = backoff(claim.attempts, self.settings.backoff_base, self.settings.backoff_cap,
                         retry_after, self.rng)
         log.warning("delivery will be retried in %.1f s: %s", delay, message, extra=extra)
-        self.relay.store.finish_delivery(
-            claim, worker=self.name, status="pending", now=now, ambiguous=ambiguous,
-            next_at=min(now + delay, budget_end), error=message)
-        return "pending"
+        return Outcome(claim, "pending", now, next_at=min(now + delay, budget_end),
+                       error=message, ambiguous=ambiguous)
 
     # -- the thread ----------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ _LIVE_TTL = 2.0
 
 def new_order_id() -> str:
     """A short, unambiguous order id people can read out (``7K3M-9QXP``)."""
-    chars = "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+    bits = int.from_bytes(secrets.token_bytes(5), "big")  # 40 random bits, 5 per character
+    chars = "".join(_ID_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
     return f"{chars[:4]}-{chars[4:]}"
 
 

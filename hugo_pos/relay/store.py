@@ -111,6 +111,20 @@ class Claim:
     created_at: float
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What came of one delivery attempt: ``status`` is ``delivered``, ``pending`` (retry at
+    ``next_at``) or ``failed``; ``at`` is when the attempt ended."""
+
+    claim: Claim
+    status: str
+    at: float
+    next_at: float | None = None
+    error: str | None = None
+    pos_ref: str | None = None
+    ambiguous: bool = False
+
+
 def open_store(url: str) -> Store:
     """Open (creating and migrating if needed) the store at database ``url``."""
     store = Store(connect(url))
@@ -209,6 +223,15 @@ class Store:
             "SELECT * FROM deliveries WHERE order_id = ? ORDER BY pos_name", (order_id,))
         return row
 
+    def orders_by_id(self, order_ids: Sequence[str]) -> dict[str, dict]:
+        """Return ``{id: {location, total, data}}`` (data decoded) for the given orders."""
+        if not order_ids:
+            return {}
+        marks = ", ".join("?" for _ in order_ids)
+        rows = self.read().rows(f"SELECT id, location, total, data FROM orders"
+                                f" WHERE id IN ({marks})", list(order_ids))
+        return {r["id"]: dict(r, data=json.loads(r["data"])) for r in rows}
+
     def orders(self, *, location: str | None = None, status: str | None = None,
                since: float | None = None, limit: int = 200) -> list[dict]:
         """Return recent orders (newest first) with their deliveries, filtered as asked."""
@@ -273,22 +296,30 @@ class Store:
     def finish_delivery(self, claim: Claim, *, worker: str, status: str, now: float,
                         next_at: float | None = None, error: str | None = None,
                         pos_ref: str | None = None, ambiguous: bool = False) -> None:
-        """Record a delivery attempt's outcome and update the order's status.
+        """Record one delivery attempt's outcome (see ``finish_deliveries``)."""
+        self.finish_deliveries([Outcome(claim, status, now, next_at, error, pos_ref, ambiguous)],
+                               worker=worker)
 
-        ``status`` is ``delivered``, ``pending`` (retry at ``next_at``) or ``failed``. Only the
-        worker holding the claim may record it: a worker whose claim expired changes nothing.
+    def finish_deliveries(self, outcomes: Sequence[Outcome], *, worker: str) -> None:
+        """Record delivery outcomes in one transaction and update their orders' status.
+
+        Only the worker holding a claim may record it: a worker whose claim expired (another
+        took the delivery over) changes nothing.
         """
+        if not outcomes:
+            return
         with self.transaction() as tx:
-            changed = tx.run(
-                "UPDATE deliveries SET status = ?, next_at = ?, claimed_until = NULL,"
-                " claimed_by = NULL, last_error = ?, pos_ref = COALESCE(?, pos_ref),"
-                " ambiguous = ?, delivered_at = ? WHERE order_id = ? AND pos_name = ?"
-                " AND claimed_by = ?",
-                (status, next_at if next_at is not None else now, error, pos_ref,
-                 int(ambiguous), now if status == "delivered" else None, claim.order_id,
-                 claim.pos_name, worker)).rowcount
-            if changed:
-                self._settle_order(tx, claim.order_id, now)
+            for o in outcomes:
+                changed = tx.run(
+                    "UPDATE deliveries SET status = ?, next_at = ?, claimed_until = NULL,"
+                    " claimed_by = NULL, last_error = ?, pos_ref = COALESCE(?, pos_ref),"
+                    " ambiguous = ?, delivered_at = ? WHERE order_id = ? AND pos_name = ?"
+                    " AND claimed_by = ?",
+                    (o.status, o.next_at if o.next_at is not None else o.at, o.error, o.pos_ref,
+                     int(o.ambiguous), o.at if o.status == "delivered" else None,
+                     o.claim.order_id, o.claim.pos_name, worker)).rowcount
+                if changed:
+                    self._settle_order(tx, o.claim.order_id, o.at)
 
     def _settle_order(self, tx: Tx, order_id: str, now: float) -> None:
         states = {r["status"] for r in tx.rows(
