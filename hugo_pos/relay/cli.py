@@ -54,8 +54,8 @@ def relay() -> None:
 @relay.command()
 @site_option
 @config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8800, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8800, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Do not deliver in this process "
               "(run `hugo_pos relay worker` instead).")
 def serve(site: Path | None, config_path: Path | None, host: str, port: int,
