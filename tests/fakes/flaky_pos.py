@@ -23,7 +23,6 @@ from hugo_pos.config import Option
 from hugo_pos.http import HttpClient, RetryPolicy
 from hugo_pos.providers.base import PosOrder, PosRef, Provider
 
-
 # The provider's read timeout: long enough that a loaded CI machine answers in time, short
 # enough that the "timeout" faults keep the tests quick.
 TIMEOUT = 1.5

@@ -3,6 +3,8 @@ status code, header or body outside the document, for generated valid and invali
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from hugo_pos.relay.app import openapi_document
 
 def _app():
     root = Path(tempfile.mkdtemp(prefix="hugo-pos-contract-"))
+    atexit.register(shutil.rmtree, root, True)
     pos = {"loyverse": {"provider": "loyverse", "store_id": "store-1", "access_token": "t",
                         "api_url": "http://127.0.0.1:9/v1.0", "webhook_secret": "secret"}}
     site = write_site(root / "site", pos=pos)
