@@ -79,3 +79,26 @@ def test_database_urls(tmp_path: Path):
         connect("sqlite:///:memory:")
     with pytest.raises(HugoPosError, match="unsupported database URL scheme 'mysql'"):
         connect("mysql://x")
+
+
+@responses.activate
+def test_a_relay_without_a_site_checkout_uses_the_config_file_and_the_menu_url(tmp_path):
+    import json
+
+    from relay_support import FakeClock, make_app, order_body, write_site
+
+    from hugo_pos.relay.service import Relay
+
+    site = write_site(tmp_path / "site")
+    config = tmp_path / "configmap" / "locations.yaml"
+    config.parent.mkdir()
+    config.write_text((site / "data" / "locations.yaml").read_text())
+    responses.add(responses.GET, URL, json=menu_json(), headers={"ETag": '"v1"'})
+    settings = RelaySettings.from_env({
+        "HUGO_POS_CONFIG": str(config), "HUGO_POS_MENU_URL": URL, "HUGO_POS_WORKER": "off",
+        "HUGO_POS_DATABASE_URL": f"sqlite:///{tmp_path}/relay.sqlite3"}, clock=FakeClock())
+    client = make_app(Relay(settings)).test_client()
+    assert client.get("/readyz").json["menu"] == "v1"
+    response = client.post("/v1/orders", data=json.dumps(order_body()),
+                           content_type="application/json", headers={"Idempotency-Key": "k"})
+    assert response.status_code == 201 and response.json["total"]["amount"] == 24650
