@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
@@ -70,7 +71,7 @@ class PricedLine:
     note: str
     pos: dict
 
-    @property
+    @cached_property
     def total(self) -> int:
         """(unit price + options) x quantity."""
         return (self.unit_price + sum(m[2] for m in self.modifiers)) * self.quantity
@@ -92,7 +93,7 @@ class PricedOrder:
     lines: tuple[PricedLine, ...]
     currency: str
 
-    @property
+    @cached_property
     def total(self) -> int:
         """The sum of the lines."""
         return sum(line.total for line in self.lines)
