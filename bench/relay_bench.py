@@ -262,7 +262,7 @@ def main() -> None:
     """Run the relay (deliveries inline, then web only) and the baseline; print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200, help="fixed offered load, orders/s")
-    parser.add_argument("--seconds", type=float, default=25, help="length of each phase")
+    parser.add_argument("--seconds", type=float, default=30, help="length of each phase")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--pos-latency", type=float, default=0.05,
                         help="the fake POS's seconds per order")
