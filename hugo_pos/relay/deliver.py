@@ -18,7 +18,7 @@ import random
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from hugo_pos.errors import HugoPosError, PosUnavailable, ProviderError
 from hugo_pos.relay.orders import pos_order
@@ -92,15 +92,25 @@ class Worker:
             store.finish_deliveries([self.attempt(c, orders.get(c.order_id)) for c in claims],
                                     worker=self.name)
             return len(claims)
-        futures = [self._pool.submit(self.attempt, c, orders.get(c.order_id)) for c in claims]
+        pending = {self._pool.submit(self.attempt, c, orders.get(c.order_id)): c for c in claims}
         done: list[Outcome] = []
-        flushed = time.monotonic()
-        for future in as_completed(futures):
-            done.append(future.result())
-            if len(done) >= FLUSH or time.monotonic() - flushed > GATHER:
+        flushed = extended = time.monotonic()
+        while pending:
+            finished, _ = wait(pending, timeout=GATHER, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done.append(future.result())
+                del pending[future]
+            tick = time.monotonic()
+            if done and (len(done) >= FLUSH or tick - flushed > GATHER or not pending):
                 store.finish_deliveries(done, worker=self.name)
-                done, flushed = [], time.monotonic()
-        store.finish_deliveries(done, worker=self.name)
+                done, flushed = [], tick
+            if pending and tick - extended > self.settings.claim_ttl / 3:
+                # A slow POS must not let our claims lapse: another worker would take the
+                # delivery over while our call may still land.
+                now = self.relay.now()
+                store.extend_claims(list(pending.values()), worker=self.name,
+                                    until=now + self.settings.claim_ttl)
+                extended = tick
         return len(claims)
 
     def attempt(self, claim: Claim, order: dict | None) -> Outcome:

@@ -293,6 +293,14 @@ class Store:
         return [Claim(r["order_id"], r["pos_name"], r["provider"], r["attempts"],
                       bool(r["ambiguous"]), r["budget_from"], r["created_at"]) for r in rows]
 
+    def extend_claims(self, claims: Sequence[Claim], *, worker: str, until: float) -> None:
+        """Keep ``worker``'s claims on deliveries whose POS call is still running."""
+        with self.transaction() as tx:
+            for claim in claims:
+                tx.run("UPDATE deliveries SET claimed_until = ? WHERE order_id = ?"
+                       " AND pos_name = ? AND claimed_by = ?",
+                       (until, claim.order_id, claim.pos_name, worker))
+
     def finish_delivery(self, claim: Claim, *, worker: str, status: str, now: float,
                         next_at: float | None = None, error: str | None = None,
                         pos_ref: str | None = None, ambiguous: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import replace
 
@@ -172,3 +173,24 @@ def test_nothing_is_lost_when_the_pos_fails_during_a_burst(pos_site, store_url, 
     assert set(pos.created.values()) == {1}
     assert pos.seen["500"] == 30 and pos.seen["429"] == 20 and pos.seen["timeout"] == 10
     assert {o["status"] for o in relay.store.orders(limit=1000)} == {"in_pos"}
+
+
+def test_a_slow_pos_call_keeps_its_claim(pos_site, sqlite_url, pos):
+    """A POS call longer than the claim's lifetime: the claim is extended, so no other worker
+    takes the delivery over (and sends the order a second time)."""
+    pos.slow = 1.0
+    relay = make_relay(pos_site, sqlite_url, clock=time.time)
+    relay.settings = replace(relay.settings, claim_ttl=0.6)
+    ids = place(make_app(relay).test_client(), 2)
+    worker = Worker(relay, threads=2)
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("n", worker.deliver_due()))
+    thread.start()
+    time.sleep(0.8)  # past the first claim's 0.6 s
+    assert relay.store.claim_deliveries(now=time.time(), until=time.time() + 5, worker="other",
+                                        limit=10) == []
+    thread.join()
+    worker.stop()
+    assert result["n"] == 2
+    assert {o["status"] for o in relay.store.orders(limit=10)} == {"in_pos"}
+    assert sorted(pos.created) == sorted(ids) and set(pos.created.values()) == {1}
