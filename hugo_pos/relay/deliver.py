@@ -1,8 +1,9 @@
 """The delivery worker: works the outbox until every order is in every POS (DESIGN §6).
 
-A worker claims due deliveries (a claim lasts ``claim_ttl``; on PostgreSQL rows are taken with
-``FOR UPDATE SKIP LOCKED`` so several replicas share the work), submits each order to its POS and
-records the outcome. ``PosUnavailable`` schedules a retry with exponential backoff and jitter
+A worker claims due deliveries (a claim lasts ``claim_ttl``, renewed while a slow POS call runs,
+so only a dead worker's claims lapse; on PostgreSQL rows are taken with ``FOR UPDATE SKIP
+LOCKED`` so several replicas share the work), submits each order to its POS and records the
+outcome. ``PosUnavailable`` schedules a retry with exponential backoff and jitter
 (from ``backoff_base``, capped at ``backoff_cap``, never sooner than the POS's Retry-After) until
 the retry budget is spent; then, or on a ``ProviderError``, the delivery is ``failed`` (a dead
 letter that staff see and ``hugo_pos relay retry`` sends again). Before resending anything that
