@@ -34,7 +34,7 @@ setup(
     license="MIT",
     python_requires=">=3.11",
     packages=find_packages(include=["hugo_pos", "hugo_pos.*"]),
-    package_data={"hugo_pos": ["templates/*", "relay/*.yaml", "relay/templates/*"]},
+    package_data={"hugo_pos": ["templates/*", "relay/*.yaml", "relay/*.sql", "relay/templates/*"]},
     cmdclass={"build_py": BuildWithHugoModule},
     install_requires=[
         "click>=8.1",

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from typing import Any
 
 from hugo_pos.errors import HugoPosError
@@ -24,74 +25,6 @@ ORDER_STATUSES = ("received", "in_pos", "accepted", "ready", "completed", "cance
 _DELIVERY_DRIVEN = ("received", "in_pos", "attention")
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS hp_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    location TEXT NOT NULL,
-    status TEXT NOT NULL,
-    total BIGINT NOT NULL,
-    currency TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_location_created ON orders (location, created_at);
-CREATE INDEX IF NOT EXISTS orders_created ON orders (created_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-    order_id TEXT NOT NULL REFERENCES orders (id),
-    pos_name TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at DOUBLE PRECISION NOT NULL,
-    claimed_until DOUBLE PRECISION,
-    claimed_by TEXT,
-    ambiguous INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    pos_ref TEXT,
-    created_at DOUBLE PRECISION NOT NULL,
-    budget_from DOUBLE PRECISION NOT NULL,
-    delivered_at DOUBLE PRECISION,
-    PRIMARY KEY (order_id, pos_name)
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    idem_key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    status_code INTEGER NOT NULL,
-    response TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhook_events (
-    provider TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    pos_name TEXT NOT NULL,
-    location TEXT,
-    payload TEXT NOT NULL,
-    needs_confirm INTEGER NOT NULL DEFAULT 0,
-    received_at DOUBLE PRECISION NOT NULL,
-    claimed_until DOUBLE PRECISION,
-    processed_at DOUBLE PRECISION,
-    result TEXT,
-    PRIMARY KEY (provider, event_id)
-);
-CREATE INDEX IF NOT EXISTS webhook_events_pending ON webhook_events (processed_at);
-CREATE TABLE IF NOT EXISTS availability (
-    location TEXT NOT NULL,
-    variant_id TEXT NOT NULL,
-    available INTEGER NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (location, variant_id)
-);
-CREATE TABLE IF NOT EXISTS timers (
-    name TEXT PRIMARY KEY,
-    due_at DOUBLE PRECISION NOT NULL,
-    first_at DOUBLE PRECISION NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -123,6 +56,12 @@ class Outcome:
     error: str | None = None
     pos_ref: str | None = None
     ambiguous: bool = False
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a SQL script (no ``;`` inside them), comments removed."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
 def open_store(url: str) -> Store:
@@ -160,9 +99,9 @@ class Store:
         """Create the schema (or bring it up to ``SCHEMA_VERSION``)."""
         with self.transaction() as tx:
             self.db.lock_schema(tx)
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    tx.run(statement)
+            schema = files("hugo_pos.relay").joinpath("schema.sql").read_text(encoding="utf-8")
+            for statement in _statements(schema):
+                tx.run(statement)
             found = tx.row("SELECT version FROM hp_schema")
             if found is None:
                 tx.run("INSERT INTO hp_schema (version) VALUES (?)", (SCHEMA_VERSION,))
