@@ -20,6 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hugo_pos.errors import ConfigError, HugoPosError
 from hugo_pos.hours import DAYS, parse_range
 from hugo_pos.money import MINOR_UNITS
+from hugo_pos.options import ENV_REF, Option, describe, env_refs
+
+__all__ = ["Location", "Option", "PosConfig", "SiteConfig", "load_config", "read_dotenv",
+           "read_yaml"]
 
 log = logging.getLogger(__name__)
 
@@ -28,66 +32,10 @@ MAPPING_FILE = "data/pos-mapping.yaml"
 KINDS = ("restaurant", "food-truck")
 FULFILMENTS = ("pickup", "delivery", "dine_in")
 DEFAULT_FULFILMENT = {"restaurant": ("pickup", "delivery", "dine_in"), "food-truck": ("pickup",)}
-_ENV = re.compile(r"\{\{-?\s*env\s+(?:\"([^\"]+)\"|`([^`]+)`)\s*-?\}\}")
 _ID = re.compile(r"^[a-z0-9-]+$")
 
 
-def _env_refs(text: str) -> list[str]:
-    """Return the env var names a value refers to: ``{{ env `A` }}`` -> ["A"]."""
-    return [a or b for a, b in _ENV.findall(text)]
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class Option:
-    """A typed setting: ``kind`` is one of str, int, bool, list, dict.
-
-    Strings coming from env vars are coerced to int/bool where the option asks for them (Odoo
-    ids). ``secret`` settings must come from the environment. ``env`` names a variable that
-    supplies the default.
-    """
-
-    kind: type = str
-    required: bool = False
-    default: Any = None
-    secret: bool = False
-    choices: tuple = ()
-    env: str | None = None
-
-    def validate(self, value: Any, show: bool = True) -> Any:
-        """Return ``value`` coerced to the option's type, or raise ValueError saying why.
-
-        With ``show=False`` (a value read from the environment, maybe a secret) the message
-        names the value's type but never the value.
-        """
-        value = _coerce(value, self.kind, show)
-        if self.choices and value not in self.choices:
-            got = f", got {value!r}" if show else ""
-            raise ValueError(f"expected one of {', '.join(map(str, self.choices))}{got}")
-        return value
-
-
-def _coerce(value: Any, kind: type, show: bool = True) -> Any:
-    if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if kind is int and isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ValueError(f"expected {_TYPE_NAMES[kind]} but received {_describe(value, show)}")
-    return value
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
-               dict: "a mapping"}
-
-
-def _describe(value: Any, show: bool = True) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-             list: "a list", dict: "a mapping", type(None): "nothing (null)"}
-    name = names.get(type(value), type(value).__name__)
-    return f"{name} ({value!r})" if show and not isinstance(value, (list, dict)) else name
 
 
 @dataclass(frozen=True)
@@ -208,7 +156,7 @@ def read_yaml(path: Path, label: str, required: bool) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{label}: expected a mapping at the top level, got {_describe(data)}"])
+        raise ConfigError([f"{label}: expected a mapping at the top level, got {describe(data)}"])
     return data
 
 
@@ -272,7 +220,7 @@ class _Checker:
                     self.warn(path, f"environment variable {name} is not set; using \"\"")
             return found
 
-        resolved = _ENV.sub(substitute, value)
+        resolved = ENV_REF.sub(substitute, value)
         if "{{" in resolved:
             self.problem(path, f"cannot read {value!r}; write {{{{ env `NAME` }}}}")
         if secret and resolved:
@@ -303,7 +251,7 @@ class _Checker:
         try:
             return option.validate(raw, show=not from_env and not option.secret)
         except ValueError as exc:
-            source = f" (from {', '.join(_env_refs(data[key]))})" if from_env else ""
+            source = f" (from {', '.join(env_refs(data[key]))})" if from_env else ""
             report = self.warn if self.quiet else self.problem
             report(f"{path}{key}", f"{exc}{source}")
             return option.default
@@ -352,7 +300,7 @@ class _Checker:
     def location(self, data: Any, index: int) -> Location | None:
         path = f"locations[{index}]."
         if not isinstance(data, dict):
-            self.problem(path[:-1], f"expected a mapping but received {_describe(data)}")
+            self.problem(path[:-1], f"expected a mapping but received {describe(data)}")
             return None
         known = ("id", "name", "kind", "whatsapp", "timezone", "hours", "catalog", "pos",
                  "fulfilment")
@@ -404,7 +352,7 @@ class _Checker:
                 continue
             ranges = [ranges] if isinstance(ranges, str) else ranges
             if not isinstance(ranges, list):
-                self.problem(where, f"expected a list of ranges but received {_describe(ranges)}")
+                self.problem(where, f"expected a list of ranges but received {describe(ranges)}")
                 continue
             for i, text in enumerate(ranges):
                 try:
@@ -420,13 +368,13 @@ class _Checker:
         if data is None:
             return []
         if not isinstance(data, dict):
-            self.problem(path, f"expected a mapping of POS names but received {_describe(data)}")
+            self.problem(path, f"expected a mapping of POS names but received {describe(data)}")
             return []
         result = []
         for name, settings in data.items():
             where = f"{path}.{name}."
             if not isinstance(settings, dict):
-                self.problem(where[:-1], f"expected a mapping but received {_describe(settings)}")
+                self.problem(where[:-1], f"expected a mapping but received {describe(settings)}")
                 continue
             enabled = self.value(settings, "enabled", Option(bool, default=True), where)
             provider = self.value(settings, "provider", Option(str, default=str(name)), where)
@@ -451,7 +399,7 @@ def _env_names(settings: dict, options: Mapping[str, Option]) -> dict[str, str]:
     names = {}
     for key, option in options.items():
         raw = settings.get(key)
-        found = _ENV.search(raw) if isinstance(raw, str) else None
+        found = ENV_REF.search(raw) if isinstance(raw, str) else None
         if found:
             names[key] = found.group(1) or found.group(2)
         elif key not in settings and option.env:
@@ -467,7 +415,7 @@ def _check_mapping(data: dict, label: str, checker: _Checker) -> dict[str, dict[
     items = data.get("items") or {}
     mapping: dict[str, dict[str, dict]] = {}
     if not isinstance(items, dict):
-        checker.problem("items", f"expected a mapping of item keys but received {_describe(items)}")
+        checker.problem("items", f"expected a mapping of item keys but received {describe(items)}")
         items = {}
     for key, per_pos in items.items():
         if not isinstance(per_pos, dict) or not all(isinstance(v, dict) for v in per_pos.values()):

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hugo_pos.config import LOCATIONS_FILE, _env_refs, load_config, read_dotenv, read_yaml
+from hugo_pos.config import LOCATIONS_FILE, load_config, read_dotenv, read_yaml
 from hugo_pos.errors import ConfigError, HugoPosError
+from hugo_pos.options import env_refs
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def diagnose(site: str | os.PathLike, *, relay_url: str | None = None,
 def env_checks(raw: Mapping[str, Any], env: Mapping[str, str]) -> list[Check]:
     """Whether the env vars each enabled POS refers to (``{{ env `NAME` }}``) are set."""
     checks = []
-    relay_refs = _env_refs(str(raw.get("relay_url") or ""))
+    relay_refs = env_refs(str(raw.get("relay_url") or ""))
     unset = [name for name in relay_refs if not env.get(name)]
     if unset:
         checks.append(Check("-", "site", "env", WARN,
@@ -145,7 +146,7 @@ def env_checks(raw: Mapping[str, Any], env: Mapping[str, str]) -> list[Check]:
             if str(settings.get("enabled", True)).lower() in ("false", "0"):
                 checks.append(Check(loc_id, pos_name, "env", SKIP, "disabled (enabled: false)"))
                 continue
-            names = [n for value in settings.values() for n in _env_refs(str(value))]
+            names = [n for value in settings.values() for n in env_refs(str(value))]
             missing = [n for n in names if not env.get(n)]
             if missing:
                 checks.append(Check(loc_id, pos_name, "env", FAIL,
