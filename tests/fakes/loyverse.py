@@ -39,13 +39,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .loopback import serve_wsgi
 from .loyverse_receipts import (
     ApiError,
     create_receipt,
@@ -431,23 +430,8 @@ def _json(body: Any, status: int) -> Response:
     return Response(json.dumps(plain(body)), status=status, mimetype="application/json")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
-@contextmanager
 def serve(app) -> Iterator[str]:
     """Serve a WSGI app on a loopback port in a thread; yields its Loyverse base URL
     (``http://127.0.0.1:PORT/v1.0``)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1.0"
-    finally:
-        if isinstance(app, FakeLoyverse):
-            app.release()
-        server.shutdown()
-        thread.join(timeout=5)
+    release = app.release if isinstance(app, FakeLoyverse) else None
+    return serve_wsgi(app, "/v1.0", on_stop=release)

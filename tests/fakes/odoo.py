@@ -13,15 +13,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from .loopback import serve_wsgi
 from .odoo_db import Database, OdooFault, access_error, key_error, user_error
 
 NO_SESSION = "No open session available. Please open a new session to capture the order."
@@ -328,15 +326,6 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, mimetype="application/json")
 
 
-@contextlib.contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Run a WSGI app on a loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    return serve_wsgi(app)
