@@ -32,6 +32,7 @@ from common import HUGO_POS, machine, median, run_child, table, verdict
 from fakes.loyverse import FakeLoyverse, serve
 
 PAGE = 250
+HUGO_POS_CMD = [HUGO_POS]
 LOCATIONS = ("north", "south", "east")
 
 
@@ -150,10 +151,10 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
         site = Path(tmp) / "site"
         write_site(site, n_items, accounts)
         walls, rss, requests = [], [], []
-        run_child([HUGO_POS, "build", "--site", str(site), "-q"])  # fills the replay cache
+        run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])  # fills the replay cache
         for _ in range(runs):
             before = sum(f.request_count for f in fakes)
-            wall, code, peak, err = run_child([HUGO_POS, "build", "--site", str(site), "-q"])
+            wall, code, peak, err = run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])
             if code:
                 sys.exit(f"{name}: hugo_pos build failed ({code}):\n{err}")
             walls.append(wall)
@@ -161,7 +162,7 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
             requests.append(sum(f.request_count for f in fakes) - before)
         if profile:
             out = Path(tmp) / "build.prof"
-            run_child([sys.executable, "-m", "cProfile", "-o", str(out), HUGO_POS, "build",
+            run_child([sys.executable, "-m", "cProfile", "-o", str(out), *HUGO_POS_CMD, "build",
                        "--site", str(site), "-q"])
             pstats.Stats(str(out)).sort_stats("cumulative").print_stats(25)
         shutil.rmtree(site / "themes", ignore_errors=True)
@@ -180,7 +181,7 @@ def version_time(runs: int) -> float:
     """Median wall time of ``hugo_pos --version`` (the start-up cost every build pays)."""
     walls = []
     for _ in range(runs):
-        wall, code, _, err = run_child([HUGO_POS, "--version"])
+        wall, code, _, err = run_child([*HUGO_POS_CMD, "--version"])
         if code:
             sys.exit(f"hugo_pos --version failed:\n{err}")
         walls.append(wall)
@@ -218,11 +219,21 @@ def main() -> None:
     parser.add_argument("--merge-items", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=3, help="builds per scenario (median)")
     parser.add_argument("--quick", action="store_true", help="1 run, 500 items, 2,000 merged")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="run hugo_pos from this source tree (e.g. an older commit's "
+                             "`git archive`), for before/after figures")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one build per scenario (cProfile, top 25)")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.items, args.merge_items = 1, 500, 2000
+    if args.source:
+        global HUGO_POS_CMD
+        HUGO_POS_CMD = [sys.executable, "-m", "hugo_pos"]
+        os.environ["PYTHONPATH"] = str(args.source.resolve())
+        sys.path.insert(0, str(args.source.resolve()))
+        os.chdir(args.source)  # `python -m` puts the working directory first on sys.path
+        print(f"hugo_pos from {args.source}")
     print(f"machine: {machine()}")
     print(f"latency {args.latency * 1000:.0f} ms/request, {args.items} items x 3 locations, "
           f"{args.runs} run(s) per scenario (median)")

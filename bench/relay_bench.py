@@ -168,7 +168,7 @@ def open_loop(url: str, body: bytes, rate: float, seconds: float, prefix: str) -
 def run_wrk(url: str, body_file: Path, seconds: float, connections: int, prefix: str) -> dict:
     """Saturate ``url`` with wrk (one thread); return its JSON summary."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
+        ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "10s", "-s",
          str(BENCH / "orders.lua"), url, "--", prefix, str(body_file)],
         capture_output=True, text=True, check=True)
     line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
