@@ -51,10 +51,11 @@ def free_port() -> int:
 
 
 def gunicorn_args() -> list[str]:
-    """The gunicorn settings both apps are served with."""
+    """The gunicorn settings both apps are served with (the repository's, never recycling)."""
     conf = REPO / "gunicorn.conf.py"
+    # No worker recycling (max_requests): memory growth must show, not be reset.
     if conf.is_file():
-        return ["-c", str(conf)]
+        return ["-c", str(conf), "--max-requests", "0"]
     return ["--workers", "2", "--worker-class", "gthread", "--threads", "4"]
 
 
@@ -94,18 +95,25 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return []
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (/proc/PID/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def workers_cpu(master: int) -> float:
-    """CPU seconds used so far by all of a gunicorn master's workers."""
-    return sum(cpu_seconds(pid) for pid in worker_pids(master))
+    """CPU seconds used so far by a gunicorn master's workers, live and recycled ones
+    (``max_requests``): the live workers' own time plus the master's reaped children's."""
+    fields = _stat(master)
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+    return reaped + sum(cpu_seconds(pid) for pid in worker_pids(master))
 
 
 def workers_rss(master: int) -> list[float]:
