@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hugo_pos.catalog import (
     Catalog,
@@ -40,24 +41,31 @@ class MergeResult:
 
 @dataclass
 class _Index:
-    """One catalog indexed for matching: by SKU and by each POS id (``("variant_id", "v1")``)."""
+    """One catalog indexed for matching: by SKU, and (built on first need) by each POS id."""
 
     catalog: Catalog
     by_sku: dict[str, tuple[CatalogItem, CatalogVariant]] = field(default_factory=dict)
-    by_id: dict[tuple[str, str], list[tuple[CatalogItem, CatalogVariant]]] = field(
-        default_factory=dict)
     used: set[int] = field(default_factory=set)
 
     @classmethod
     def of(cls, catalog: Catalog) -> _Index:
         index = cls(catalog)
+        by_sku = index.by_sku
         for item in catalog.items:
             for variant in item.variants:
                 if variant.sku:
-                    index.by_sku.setdefault(variant.sku.casefold(), (item, variant))
-                for key, value in {**item.pos, **variant.pos}.items():
-                    index.by_id.setdefault((key, str(value)), []).append((item, variant))
+                    by_sku.setdefault(variant.sku.casefold(), (item, variant))
         return index
+
+    @cached_property
+    def by_id(self) -> dict[tuple[str, str], list[tuple[CatalogItem, CatalogVariant]]]:
+        """``("variant_id", "v1") -> [(item, variant)]``, for pos-mapping.yaml entries."""
+        by_id: dict[tuple[str, str], list] = {}
+        for item in self.catalog.items:
+            for variant in item.variants:
+                for key, value in {**item.pos, **variant.pos}.items():
+                    by_id.setdefault((key, str(value)), []).append((item, variant))
+        return by_id
 
     def find(self, sku: str, mapped: Mapping[str, object] | None):
         """Return the ``(item, variant)`` a mapping entry names, else the one with this SKU."""
