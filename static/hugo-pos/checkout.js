@@ -79,13 +79,18 @@
     return carts[loc];
   };
   const save = (loc) => put('cart:' + loc, Object.assign(cart(loc), { v: M.version }));
+  let painted = false; // the first paint is done: opening hours may be worked out now
+  const openMemo = {};
   const isOpen = (loc) => {
     const a = live[loc];
     if (a && a.open != null) return a.open;
-    // Until the relay answers (in milliseconds) assume open: Intl's first use costs ~30 ms.
-    if (RELAY && !a) return true;
-    const l = locCfg(loc);
-    return openAt(l.hours, l.timezone, new Date());
+    // Until the relay answers, and during the first paint, assume open: Intl's first use costs
+    // ~30 ms; refresh() repaints with the real answer right after.
+    if ((RELAY && !a) || !painted) return true;
+    const l = locCfg(loc), t = Math.floor(Date.now() / 60000), m = openMemo[loc];
+    if (m && m.t === t) return m.v;
+    openMemo[loc] = { t, v: openAt(l.hours, l.timezone, new Date()) };
+    return openMemo[loc].v;
   };
   const why = (r) => S({ sold_out: 'sold_out', not_for_sale_here: 'not_available', variable_price: 'variable_price' }[r] || 'not_online');
   const vReason = (loc, x) => {
@@ -531,6 +536,7 @@
     paintMenus();
     paintCart();
     performance.mark('hugo-pos:render-end');
+    painted = true;
     const last = placed(cur);
     if (last && last.id && !/completed|cancelled/.test(last.s)) poll(cur, last.id, 1000);
     // Every location the page can order from (menus and add buttons), then the page is ready.
