@@ -62,21 +62,27 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
 def start_relay(site: Path, port: int, board_token: str, *, site_port: int,
                 timeout: float = 20.0) -> subprocess.Popen:
     """Run `hugo_pos relay serve` for ``site`` in a child process; return once it answers."""
-    import requests
-
     env = dict(os.environ, HUGO_POS_BOARD_TOKEN=board_token,
                HUGO_POS_CORS_ORIGINS=f"http://localhost:{site_port},http://127.0.0.1:{site_port}")
     relay = subprocess.Popen([sys.executable, "-m", "hugo_pos", "relay", "serve", "--site",
                               str(site), "--port", str(port)], env=env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if relay.poll() is not None:
-            break
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return relay
-        except requests.RequestException:
-            time.sleep(0.1)
+    if wait_healthy(relay, port, timeout):
+        return relay
     relay.kill()
     raise HugoPosError(f"the relay did not start on port {port}",
                        "see its log above; another program may use the port (--relay-port)")
+
+
+def wait_healthy(process: subprocess.Popen, port: int, timeout: float = 20.0) -> bool:
+    """Wait until the relay ``process`` answers ``/healthz`` on ``port``; False if it exits or
+    ``timeout`` seconds pass first."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return True
+        except requests.RequestException:
+            time.sleep(0.05)
+    return False

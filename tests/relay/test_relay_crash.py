@@ -17,6 +17,7 @@ import requests
 from fakes.flaky_pos import FlakyPos
 from relay_support import order_body, write_site
 
+from hugo_pos.demo import wait_healthy
 from hugo_pos.relay.store import open_store
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -38,13 +39,8 @@ def start_relay(site: Path, database_url: str, port: int) -> subprocess.Popen:
         [sys.executable, "-c", BOOT.format(tests=str(TESTS)), "relay", "serve", "--site",
          str(site), "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return process
-        except requests.ConnectionError:
-            time.sleep(0.05)
+    if wait_healthy(process, port):
+        return process
     process.kill()
     raise AssertionError(process.stderr.read().decode()[-2000:])
 
