@@ -185,7 +185,11 @@ def _read_cache(root: Path, key: tuple[str, str]) -> Catalog | None:
     path = _cache_path(root, key)
     if not path.is_file():
         return None
-    return Catalog.from_json(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        return Catalog.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError):
+        log.warning("%s is unreadable; ignoring it", path.relative_to(root).as_posix())
+        return None
 
 
 class _WarningCollector(logging.Handler):
