@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hugo_pos.errors import ConfigError, HugoPosError
 from hugo_pos.hours import DAYS, parse_range
-from hugo_pos.money import MINOR_UNITS
+from hugo_pos.money import MINOR_UNITS, MoneyError, register_currency
 from hugo_pos.options import ENV_REF, Option, describe, env_refs
 
 __all__ = ["Location", "Option", "PosConfig", "SiteConfig", "load_config", "read_dotenv",
@@ -265,12 +265,21 @@ class _Checker:
         currency = self.value(data, "currency", Option(str, required=True), "") or "USD"
         currency = currency.upper()
         minor = self.value(data, "minor_units", Option(int), "")
+        known = MINOR_UNITS.get(currency)
         if minor is None:
-            minor = MINOR_UNITS.get(currency)
+            minor = known
             if minor is None:
                 self.problem("currency", f"unknown currency {currency!r}; use an ISO 4217 code "
                              "or also set minor_units")
                 minor = 2
+        elif known is not None and minor != known:
+            self.problem("minor_units", f"{currency} has {known} decimals, not {minor}; remove "
+                         "minor_units")
+        elif known is None:
+            try:
+                register_currency(currency, minor)  # so every stage (and provider) agrees
+            except MoneyError as exc:
+                self.problem("minor_units", str(exc))
         origins = self.value(data, "site_origins", Option(list, default=[]), "") or []
         for i, origin in enumerate(origins):
             if not isinstance(origin, str) or not re.match(r"^https?://[^/]+$", origin):

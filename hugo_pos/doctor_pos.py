@@ -120,9 +120,10 @@ def _loyverse(provider: Any, line: Callable[..., Check], relay_url: str,
                             "set HUGO_POS_WEBHOOK_TOKEN (32+ random characters) here and in the "
                             f"relay, then {WEBHOOKS_FIX}")
             url = f"{url}/{token}"
+        hooks = list_all(client, "webhooks/", "webhooks")  # one pull for every event type
         return _webhook_line(line, url, token, {
-            kind: [h for h in list_all(client, "webhooks/", "webhooks") if h.get("url") == url
-                   and h.get("type") == kind] for kind in EVENT_TYPES})
+            kind: [h for h in hooks if h.get("url") == url and h.get("type") == kind]
+            for kind in EVENT_TYPES})
 
     checks += [_attempt(line, "store", store), _attempt(line, "payment type", payment_type)]
     if relay_url:

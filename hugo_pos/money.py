@@ -16,6 +16,13 @@ MINOR_UNITS: dict[str, int] = {
 }
 
 
+def register_currency(code: str, digits: int) -> None:
+    """Teach this process a currency missing from the table (a site's ``minor_units``)."""
+    if not 0 <= digits <= 4:
+        raise MoneyError(f"minor_units must be between 0 and 4, got {digits}")
+    MINOR_UNITS.setdefault(code, digits)
+
+
 class MoneyError(ValueError):
     """A value is not a valid amount in the currency (not a number, or too many decimals)."""
 

@@ -129,3 +129,16 @@ def test_strict_turns_warnings_into_exit_1(mini_site, run_cli, monkeypatch):
            "set; using \"\"" in result.stderr
     assert "Error: 1 warning(s) with --strict; nothing was written" in result.stderr
     assert_nothing_written(mini_site)
+
+
+def test_minor_units_teach_an_unknown_currency_and_cannot_contradict_a_known_one(mini_site,
+                                                                                 run_cli):
+    path = mini_site / "data/locations.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("currency: TTD", "currency: XTT\nminor_units: 3"))
+    assert run_cli("build", "--site", str(mini_site)).exit_code == 0
+    path.write_text(text.replace("currency: TTD", "currency: TTD\nminor_units: 0"))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: data/locations.yaml: minor_units: TTD has 2 decimals, not 0; remove minor_units")

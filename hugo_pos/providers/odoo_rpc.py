@@ -154,7 +154,7 @@ class OdooRpc:
         response = self.http.request("POST", f"/json/2/{model}/{method}", json=body,
                                      retry=not write, ok=ok)
         if response.status_code < 400:
-            return response.json()
+            return self.http.json_of(response)  # an HTML login page is a clear error, too
         data = _json_or_none(response)
         if response.status_code == 500 and not (isinstance(data, dict) and "name" in data):
             raise PosUnavailable(f"{self.label} answered HTTP 500 to {model}.{method}",
