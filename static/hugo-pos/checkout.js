@@ -79,6 +79,10 @@
     return carts[loc];
   };
   const save = (loc) => put('cart:' + loc, Object.assign(cart(loc), { v: M.version }));
+  // Another tab changed a cart: read it again rather than overwrite it with this tab's copy.
+  addEventListener('storage', (e) => {
+    if (M && e.key && e.key.startsWith('hugo-pos:cart:')) { delete carts[e.key.slice(14)]; paintCart(); }
+  });
   let painted = false; // the first paint is done: opening hours may be worked out now
   const openMemo = {};
   const isOpen = (loc) => {
@@ -252,7 +256,7 @@
   };
   const onCartClick = (e) => {
     const b = e.target.closest('[data-a]');
-    if (!b || !b.closest('[data-hp-lines]')) return;
+    if (busy || !b || !b.closest('[data-hp-lines]')) return; // no edits while an order is sent
     const ca = cart(cur), i = +b.dataset.i, line = ca.l[i];
     if (!line) return;
     const name = info(cur, line).name;
@@ -333,6 +337,7 @@
     $('[data-hp-dtotal]', dlg).textContent = money(unit * r.q);
   };
   const dlgAdd = () => {
+    if (busy) return;
     const r = dlgRead(), err = $('[data-hp-derr]', dlg);
     const bad = r.it.modifier_groups.find((g) => {
       const n = r.m.filter((id) => g.options.some((o) => o.id === id)).length;
@@ -484,7 +489,7 @@
     }
   };
   const polls = {};
-  const poll = (loc, id, wait) => {
+  const poll = (loc, id, wait, until = Date.now() + 6e5) => { // follow it for 10 minutes
     clearTimeout(polls[loc]);
     polls[loc] = setTimeout(async () => {
       try {
@@ -496,7 +501,7 @@
         }
         if (o && /completed|cancelled/.test(o.status)) return;
       } catch (e) { /* try again later */ }
-      if (wait < 600000) poll(loc, id, Math.min(wait * 2, 30000));
+      if (Date.now() < until) poll(loc, id, Math.min(wait * 2, 30000), until);
     }, wait);
   };
 
