@@ -77,8 +77,9 @@ class MenuSource:
 
     def __init__(self, path: Path | None = None, url: str = "", *,
                  check_interval: float = 1.0, url_interval: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, background: bool = False) -> None:
         self.path, self.url = path, url
+        self.background = background  # revalidate a URL in a thread, never inside a request
         self.check_interval = check_interval if path else url_interval
         self.clock = clock
         self._loaded: LoadedMenu | None = None
@@ -91,8 +92,14 @@ class MenuSource:
 
     def current(self) -> LoadedMenu | None:
         """Return the menu in service (None until one has loaded)."""
-        if self._loaded is None or self.clock() - self._checked >= self.check_interval:
+        if self._loaded is None:
             self.refresh()
+        elif self.clock() - self._checked >= self.check_interval:
+            if self.background and self.url:
+                self._checked = self.clock()  # one revalidation at a time
+                threading.Thread(target=self.refresh, daemon=True).start()
+            else:
+                self.refresh()
         return self._loaded
 
     def refresh(self, force: bool = False) -> LoadedMenu | None:

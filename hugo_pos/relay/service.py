@@ -12,6 +12,7 @@ import secrets
 import threading
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlparse
 
 from hugo_pos.config import SiteConfig, load_config
 from hugo_pos.errors import HugoPosError, OrderRejected
@@ -66,12 +67,14 @@ class Relay:
         menu_path = settings.site / MENU_FILE if settings.site and not settings.menu_url else None
         self.menu = MenuSource(menu_path, settings.menu_url,
                                check_interval=settings.menu_check_interval,
-                               url_interval=settings.menu_url_interval)
+                               url_interval=settings.menu_url_interval, background=True)
         self.limiter = RateLimiter(settings.rate_limit)
         self.clients = ClientAddress(settings.trusted_proxies)
         self.wake = threading.Event()
+        hook = settings.rebuild_hook_url  # a build hook URL is a credential, its path too
         self.secrets = set(self.config.secrets) | {
-            s for s in (settings.board_token, settings.webhook_token) if s}
+            s for s in (settings.board_token, settings.webhook_token, hook,
+                        urlparse(hook).path if hook else "") if s and s != "/"}
         self._providers: dict[tuple[str, str], Provider] = {}
         self._providers_lock = threading.Lock()
         self._live: dict[str, tuple[float, dict[str, bool]]] = {}

@@ -214,7 +214,6 @@ def fire_rebuild(relay) -> bool:
     store, now = relay.store, relay.now()
     if not store.timer_due(REBUILD_TIMER, now) or not store.take_timer(REBUILD_TIMER, now):
         return False
-    relay.menu.refresh(force=True)
     url = relay.settings.rebuild_hook_url
     if not url:
         log.info("the catalog changed; set HUGO_POS_REBUILD_HOOK_URL to rebuild the site")
