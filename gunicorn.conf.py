@@ -17,9 +17,9 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then so that memory stays flat over weeks of orders.
-max_requests = 20000
-max_requests_jitter = 2000
+# No max_requests recycling: a recycled worker's delivery thread would die mid-POS-call (its
+# claims then wait out their expiry), and memory is flat without it (bench/RESULTS.md: 41-44 MB
+# after 26,000 orders). Probes reach /healthz at once, which starts the delivery thread.
 accesslog = None
 control_socket_disable = True  # the container root is read-only; nothing needs it
 errorlog = "-"
