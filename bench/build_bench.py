@@ -190,7 +190,7 @@ def version_time(runs: int) -> float:
 
 def merge_cpu(n_items: int, runs: int) -> float:
     """CPU seconds of ``merge()`` for one location of ``n_items`` items (median of runs)."""
-    from hugo_pos.build import fetch_catalogs
+    from hugo_pos.build import fetch_catalogs, make_providers
     from hugo_pos.config import load_config
     from hugo_pos.merge import merge
     from hugo_pos.site import read_site
@@ -201,8 +201,8 @@ def merge_cpu(n_items: int, runs: int) -> float:
         write_site(site, n_items, [(url, fake.token, next(iter(fake.stores)))])
         config = load_config(site, dict(os.environ))
         items = read_site(config)
-        catalogs = fetch_catalogs(config, items, offline=False, strict=False, progress=None,
-                                  warnings=[])
+        catalogs = fetch_catalogs(config, make_providers(config, items), offline=False,
+                                  strict=False, progress=None, warnings=[])
         cpu = []
         for _ in range(runs):
             started = time.process_time()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 from hugo_pos.catalog import Catalog, SiteItem
 from hugo_pos.config import LOCATIONS_FILE, SiteConfig
@@ -84,22 +85,16 @@ def find_drift(config: SiteConfig, site_items: tuple[SiteItem, ...],
     Catalogs are pulled live (one pull per account, accounts in parallel) and compared with
     the same rules as the build's merge, whose warnings are the drift.
     """
+    from hugo_pos.build import account_groups, pull_group
     from hugo_pos.merge import merge
 
     if location is not None:
         config = replace(config, locations=(config.location(location),))
     providers = select_providers(config, site_items, None, location)
-    groups: dict[tuple[type, str], list[tuple[str, str]]] = {}
-    for key, provider in providers.items():
-        groups.setdefault((type(provider), provider.account_key()), []).append(key)
-
-    def pull(keys: list[tuple[str, str]]) -> dict[tuple[str, str], Catalog]:
-        group = [providers[key] for key in keys]
-        return dict(zip(keys, type(group[0]).fetch_catalogs(group), strict=True))
-
+    groups = account_groups(providers)
     catalogs: dict[tuple[str, str], Catalog] = {}
     with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
-        for found in pool.map(pull, groups.values()):
+        for found in pool.map(partial(pull_group, providers), groups):
             catalogs.update(found)
     return merge(config, site_items, catalogs).warnings
 

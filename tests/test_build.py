@@ -56,6 +56,14 @@ def test_config_js_holds_public_settings_only(mini_site, run_cli):
                                            "fulfilment", "hours"}
 
 
+
+def test_config_js_text_cannot_close_the_script_element():
+    from hugo_pos.write import script_json
+
+    text = script_json({"closed": "</script><script>alert('x')</script> & more"})
+    assert "<" not in text and ">" not in text and "'" not in text and "&" not in text
+    assert json.loads(text) == {"closed": "</script><script>alert('x')</script> & more"}
+
 def test_two_builds_are_byte_identical_and_a_price_changes_the_version(mini_site, tmp_path):
     build(mini_site)
     first = {rel: (mini_site / rel).read_bytes() for rel in OUTPUTS}

@@ -5,7 +5,9 @@ Payload shapes: tests/loyverse_payloads.py (each builder cites the official docu
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 
 import pytest
 import responses
@@ -29,11 +31,15 @@ from responses import matchers
 
 from hugo_pos.errors import PosUnavailable, ProviderError
 from hugo_pos.providers.loyverse import LoyverseProvider
+from hugo_pos.providers.loyverse_catalog import Projection
 
 
 def serve(rsps, *, items=(), modifiers=(), taxes=(), categories=(), levels=None,
-          profile=None, stores=None, item_pages=None):
-    """Register one account: every list on one page, unless ``item_pages`` splits the items."""
+          profile=None, stores=None, item_pages=None, respond=None):
+    """Register one account: every list on one page, unless ``item_pages`` splits the items.
+
+    ``respond(page number, body)``, if given, returns the callback that answers that item page.
+    """
     rsps.get(f"{API}/merchant/", json=profile or merchant())
     for path, key, rows in (("stores", "stores", stores or [store(), store(OTHER_STORE, "Truck")]),
                             ("categories", "categories", list(categories)),
@@ -47,7 +53,12 @@ def serve(rsps, *, items=(), modifiers=(), taxes=(), categories=(), levels=None,
         body = {"items": page}
         if number + 1 < len(pages):
             body["cursor"] = f"cursor-{number + 1}"  # the last page has no cursor key (§2)
-        rsps.get(f"{API}/items", json=body, match=[matchers.query_param_matcher(query)])
+        match = [matchers.query_param_matcher(query)]
+        if respond:
+            rsps.add_callback(rsps.GET, f"{API}/items", callback=respond(number, body),
+                              match=match)
+        else:
+            rsps.get(f"{API}/items", json=body, match=match)
     for store_id, rows in (levels or {}).items():
         rsps.get(f"{API}/inventory", json={"inventory_levels": rows},
                  match=[matchers.query_param_matcher({"limit": "250", "store_ids": store_id})])
@@ -257,3 +268,38 @@ def test_a_currency_other_than_the_site_is_refused():
     serve(responses, levels={STORE: []}, profile=merchant("USD", 2))
     with pytest.raises(ProviderError, match="currency is USD .* says currency: TTD"):
         provider().fetch_catalog()
+
+
+@responses.activate
+def test_item_pages_are_projected_while_the_next_page_downloads(monkeypatch):
+    """The projection of page N must not wait for the pull to end: page N+1 is only answered
+    once page N has been projected, so a projection after the pull would never get there."""
+    projected: list[int] = []
+    add = Projection.add
+    monkeypatch.setattr(Projection, "add", lambda self, rows: (add(self, rows),
+                                                              projected.append(len(rows))))
+    fresh = item("Unagi", [variant("NIGIRI-UNAGI", 30.0)], track_stock=True)
+    empty = item("Uni", [variant("NIGIRI-UNI", 40.0)], track_stock=True)
+    pages = [[fresh, item("Ebi", [variant("NIGIRI-EBI", 20.0)])], [item("Tai", [variant(
+        "NIGIRI-TAI", 22.0)])], [empty]]
+    waited = []
+
+    def respond(number, body):
+        def callback(request):
+            deadline = time.monotonic() + 5
+            while len(projected) < number and time.monotonic() < deadline:
+                time.sleep(0.005)
+            waited.append(len(projected))
+            return 200, {}, json.dumps(body)
+        return callback
+
+    stock = [level(fresh["variants"][0]["variant_id"], 3),
+             level(empty["variants"][0]["variant_id"], 0)]
+    serve(responses, item_pages=pages, respond=respond, levels={STORE: stock})
+    catalog = provider().fetch_catalog()
+    assert waited == [0, 1, 2]  # pages 1 and 2 were projected before the next answer
+    assert projected == [2, 1, 1]
+    # stock arrives with the last page: it is applied to every page's tracked items
+    assert only(catalog, "Unagi").variants[0].reason is None
+    assert only(catalog, "Uni").variants[0].reason == "sold_out"
+    assert [i.name for i in catalog.items] == ["Unagi", "Ebi", "Tai", "Uni"]

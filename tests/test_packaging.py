@@ -22,7 +22,7 @@ def test_wheel_carries_the_hugo_module_and_templates(tmp_path):
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("hugo_pos-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "hugo_pos/templates/config.js.j2" in names
+    assert "hugo_pos/templates/locations.yaml.j2" in names  # `hugo_pos init`
     assert "hugo_pos/module/layouts/_partials/hugo-pos/money.html" in names
     assert not [n for n in names if n.endswith(("menu.json", "config.js"))]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

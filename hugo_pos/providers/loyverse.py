@@ -28,10 +28,10 @@ from hugo_pos.providers import loyverse_webhooks as hooks
 from hugo_pos.providers.base import PosOrder, PosRef, Provider, SyncPlan, WebhookEvent
 from hugo_pos.providers.loyverse_catalog import (
     Account,
+    Projection,
     list_all,
     live,
     minor,
-    project,
     pull_account,
     remove_taxes,
 )
@@ -116,11 +116,23 @@ class LoyverseProvider(Provider):
     def fetch_catalogs(cls, providers: list[Provider]) -> list[Catalog]:
         """Pull the shared account once and project it onto each provider's store."""
         group = cast(list[LoyverseProvider], providers)
-        account = pull_account(group[0].client, {p.store_id for p in group})
+        projections: dict[str, Projection] = {}
+
+        def on_items(head: Account, page: list[dict]) -> None:
+            # Each page is projected while the next one downloads (bench/build_bench.py).
+            if not projections:
+                for provider in group:
+                    provider.check_account(head)
+                projections.update((p.store_id, Projection(head, p.store_id)) for p in group)
+            for projection in projections.values():
+                projection.add(page)
+
+        account = pull_account(group[0].client, {p.store_id for p in group}, on_items)
         catalogs = []
         for provider in group:
             provider.check_account(account)
-            catalog, warnings = project(account, provider.store_id)
+            catalog, warnings = projections[provider.store_id].finish(
+                account.inventory.get(provider.store_id, {}))
             for warning in warnings:
                 log.warning("%s: %s", provider.label, warning)
             catalogs.append(catalog)

@@ -8,9 +8,9 @@ and ``available_for_sale``, VARIABLE pricing, ``modifier_ids`` vs ``modifiers_id
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
@@ -53,11 +53,13 @@ class Account:
         return {s["id"] for s in live(self.stores)}
 
 
-def list_all(client: HttpClient, path: str, key: str, params: dict | None = None) -> list[dict]:
+def list_all(client: HttpClient, path: str, key: str, params: dict | None = None,
+             on_page: Callable[[list[dict]], None] | None = None) -> list[dict]:
     """Return every object of a list endpoint, following ``cursor`` until it is absent.
 
-    Pages are requested with ``limit=250``. A repeated cursor (a server bug) raises
-    ProviderError instead of looping for ever.
+    Pages are requested with ``limit=250``; ``on_page`` (if given) is called with each page's
+    objects as it arrives. A repeated cursor (a server bug) raises ProviderError instead of
+    looping for ever.
     """
     found: list[dict] = []
     seen: set[str] = set()
@@ -69,7 +71,10 @@ def list_all(client: HttpClient, path: str, key: str, params: dict | None = None
         body = client.get_json(path, query, parse_float=Decimal)
         if isinstance(body, list):  # GET /webhooks/ answers a bare array (notes §2)
             return found + body
-        found.extend(body.get(key) or [])
+        page = body.get(key) or []
+        found.extend(page)
+        if on_page:
+            on_page(page)
         cursor = body.get("cursor")
         if not cursor:
             return found
@@ -79,25 +84,45 @@ def list_all(client: HttpClient, path: str, key: str, params: dict | None = None
         seen.add(cursor)
 
 
-def pull_account(client: HttpClient, store_ids: Iterable[str]) -> Account:
+def pull_account(client: HttpClient, store_ids: Iterable[str],
+                 on_items: Callable[[Account, list[dict]], None] | None = None) -> Account:
     """Pull the lists a catalog needs, the independent ones in parallel threads.
 
     Requests made: 1 (merchant) + 1 per page of stores, categories, modifiers, taxes, items, and
     of inventory for each store in ``store_ids`` (one chain per store, so the longest chain is
     the item pages, not all stores' inventory pages in a row).
+
+    ``on_items(head, page)``, if given, is called with each page of items while the next page
+    downloads (in a thread of its own, pages in order), once ``head``, the account without its
+    items and inventory, is in. Its exceptions are raised here, after those of the pull.
     """
     stores = sorted(set(store_ids))
-    lists = {"stores": "stores", "categories": "categories", "modifiers": "modifiers",
-             "taxes": "taxes", "items": "items"}
-    with ThreadPoolExecutor(max_workers=len(lists) + len(stores) + 1) as pool:
+    lists = ("stores", "categories", "modifiers", "taxes")
+    with ThreadPoolExecutor(max_workers=len(lists) + len(stores) + 2) as pool, \
+            ThreadPoolExecutor(max_workers=1) as consumer:
         merchant = pool.submit(client.get_json, "merchant/", None, parse_float=Decimal)
-        futures = {name: pool.submit(list_all, client, path, name)
-                   for name, path in lists.items()}
+        futures = {name: pool.submit(list_all, client, name, name) for name in lists}
         inventory = {store: pool.submit(list_all, client, "inventory", "inventory_levels",
                                         {"store_ids": store}) for store in stores}
+        head: list[Account] = []  # touched by the consumer thread only
+        handed: list[Future] = []
+
+        def consume(page: list[dict]) -> None:
+            if not head:
+                head.append(Account(merchant=merchant.result(), items=[],
+                                    **{name: f.result() for name, f in futures.items()}))
+            on_items(head[0], page)  # type: ignore[misc]
+
+        def hand(page: list[dict]) -> None:
+            handed.append(consumer.submit(consume, page))
+
+        items = pool.submit(list_all, client, "items", "items", None, hand if on_items else None)
         results = {name: future.result() for name, future in futures.items()}
+        results["items"] = items.result()
         levels = {store: future.result() for store, future in inventory.items()}
         profile = merchant.result()
+        for future in handed:
+            future.result()
     return Account(
         merchant=profile, **results,
         inventory={store: {lvl["variant_id"]: Decimal(str(lvl.get("in_stock") or 0))
@@ -199,63 +224,97 @@ def variant_name(item: dict, variant: dict) -> str:
     return " / ".join(v for v in values if v) or item.get("item_name") or ""
 
 
-def project(account: Account, store_id: str) -> tuple[Catalog, list[str]]:
-    """Return what the account sells at one store, and warnings about it.
+class Projection:
+    """What an account sells at one store, built page by page as the items arrive.
 
     Prices are what the customer pays, ADDED taxes included (INCLUDED ones are already in the
     price). Soft-deleted objects are ignored. A VARIABLE-priced variant has ``price=None`` and
     reason ``variable_price``; ``available_for_sale: false`` gives ``not_for_sale_here``; a
-    ``track_stock`` item with stock <= 0 at the store gives ``sold_out``.
+    ``track_stock`` item with stock <= 0 at the store gives ``sold_out`` (in ``finish``: the
+    inventory arrives with the last item page).
     """
-    currency, places = account.currency, account.places
-    categories = {c["id"]: c.get("name") for c in live(account.categories)}
-    modifiers = {m["id"]: m for m in live(account.modifiers)}
-    taxes = {t["id"]: t for t in account.taxes}
-    stock = account.inventory.get(store_id, {})
-    variable: list[str] = []
-    items = []
-    for item in live(account.items):
-        name = item.get("item_name") or ""
-        applied = item_taxes(item, taxes, store_id)
-        rates = [Decimal(str(t.get("rate") or 0)) for t in applied if t.get("type") == "ADDED"]
-        ids = [t["id"] for t in applied]
-        variants = []
-        for variant in live(item.get("variants") or []):
-            at_store = store_price(variant, store_id)
-            price = None
-            if at_store.price is not None:
-                base = minor(at_store.price, currency, places, f"{name}: price")
-                price = add_taxes(base, rates)
-            reason = None
-            if not at_store.available:
-                reason = "not_for_sale_here"
-            elif price is None:
-                reason = "variable_price"
-                variable.append(f"{name} ({variant.get('sku') or 'no SKU'})")
-            elif item.get("track_stock") and stock.get(variant["variant_id"], Decimal(0)) <= 0:
-                reason = "sold_out"
-            pos: dict[str, Any] = {"item_id": item["id"], "variant_id": variant["variant_id"]}
-            if ids:
-                pos["tax_ids"] = ids
-            if rates:
-                pos["added_tax_rates"] = [str(r) for r in rates]
-            variants.append(CatalogVariant(
-                sku=variant.get("sku"), name=variant_name(item, variant), price=price, pos=pos,
-                reason=reason))
-        if not variants:
-            continue
-        items.append(CatalogItem(
-            name=name, variants=tuple(variants), category=categories.get(item.get("category_id")),
-            description=item.get("description"), pos={"item_id": item["id"]},
-            modifiers=tuple(_modifier(modifiers[mid], store_id, rates, currency, places)
-                            for mid in modifier_ids(item) if mid in modifiers)))
-    warnings = []
-    if variable:
-        more = f" and {len(variable) - 5} more" if len(variable) > 5 else ""
-        warnings.append(f"{len(variable)} variant(s) have VARIABLE pricing and cannot be "
-                        f"ordered online: {', '.join(variable[:5])}{more}; give them a fixed "
-                        "price in the Loyverse back office")
-    return Catalog(provider="loyverse", currency=currency, items=tuple(items)), warnings
+
+    def __init__(self, account: Account, store_id: str) -> None:
+        self.store_id = store_id
+        self.currency, self.places = account.currency, account.places
+        self.categories = {c["id"]: c.get("name") for c in live(account.categories)}
+        self.modifiers = {m["id"]: m for m in live(account.modifiers)}
+        self.taxes = {t["id"]: t for t in account.taxes}
+        self.items: list[CatalogItem] = []
+        self.tracked: list[int] = []  # indexes in ``items`` of track_stock items
+        self.variable: list[str] = []
+        self._modifier_cache: dict[tuple, CatalogModifier] = {}
+
+    def add(self, items: Iterable[dict]) -> None:
+        """Project some of the account's items (one page) onto the store."""
+        store_id, currency, places = self.store_id, self.currency, self.places
+        for item in live(items):
+            name = item.get("item_name") or ""
+            applied = item_taxes(item, self.taxes, store_id)
+            rates = tuple(Decimal(str(t.get("rate") or 0)) for t in applied
+                          if t.get("type") == "ADDED")
+            ids = [t["id"] for t in applied]
+            variants = []
+            for variant in live(item.get("variants") or []):
+                at_store = store_price(variant, store_id)
+                price = None
+                if at_store.price is not None:
+                    base = minor(at_store.price, currency, places, f"{name}: price")
+                    price = add_taxes(base, rates)
+                reason = None
+                if not at_store.available:
+                    reason = "not_for_sale_here"
+                elif price is None:
+                    reason = "variable_price"
+                    self.variable.append(f"{name} ({variant.get('sku') or 'no SKU'})")
+                pos: dict[str, Any] = {"item_id": item["id"], "variant_id": variant["variant_id"]}
+                if ids:
+                    pos["tax_ids"] = ids
+                if rates:
+                    pos["added_tax_rates"] = [str(r) for r in rates]
+                variants.append(CatalogVariant(
+                    sku=variant.get("sku"), name=variant_name(item, variant), price=price,
+                    pos=pos, reason=reason))
+            if not variants:
+                continue
+            if item.get("track_stock"):
+                self.tracked.append(len(self.items))
+            self.items.append(CatalogItem(
+                name=name, variants=tuple(variants),
+                category=self.categories.get(item.get("category_id")),
+                description=item.get("description"), pos={"item_id": item["id"]},
+                modifiers=tuple(self._modifier(mid, rates) for mid in modifier_ids(item)
+                                if mid in self.modifiers)))
+
+    def finish(self, stock: Mapping[str, Decimal]) -> tuple[Catalog, list[str]]:
+        """Mark tracked variants without stock ``sold_out``; return the catalog and warnings.
+
+        ``stock`` maps variant id -> units in stock at this store.
+        """
+        items = self.items
+        for index in self.tracked:
+            item = items[index]
+            items[index] = replace(item, variants=tuple(
+                replace(v, reason="sold_out")
+                if v.reason is None and stock.get(v.pos["variant_id"], Decimal(0)) <= 0 else v
+                for v in item.variants))
+        warnings = []
+        if self.variable:
+            more = f" and {len(self.variable) - 5} more" if len(self.variable) > 5 else ""
+            warnings.append(f"{len(self.variable)} variant(s) have VARIABLE pricing and cannot "
+                            f"be ordered online: {', '.join(self.variable[:5])}{more}; give them "
+                            "a fixed price in the Loyverse back office")
+        return Catalog(provider="loyverse", currency=self.currency, items=tuple(items)), warnings
+
+    def _modifier(self, modifier_id: str, rates: tuple[Decimal, ...]) -> CatalogModifier:
+        # Thousands of items share a few modifiers: build each (with its taxes) once.
+        key = (modifier_id, rates)
+        found = self._modifier_cache.get(key)
+        if found is None:
+            found = self._modifier_cache[key] = _modifier(
+                self.modifiers[modifier_id], self.store_id, list(rates), self.currency,
+                self.places)
+        return found
 
 
 def _modifier(modifier: dict, store_id: str, rates: list[Decimal], currency: str,
