@@ -185,7 +185,7 @@ def _fetch_group(providers: dict, keys: list[tuple[str, str]], root: Path, offli
     else:
         found = pull_group(providers, keys)
         for key, catalog in found.items():
-            write_atomic(_cache_path(root, key), json.dumps(catalog.to_json(), sort_keys=True))
+            write_atomic(_cache_path(root, key), catalog.json_text())
         status = "fetched"
     if progress:
         for key in keys:

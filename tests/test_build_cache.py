@@ -79,3 +79,26 @@ def test_a_corrupt_cache_counts_as_no_cache(pos_site, run_cli):
     result = run_cli("build", "--site", str(site))
     assert result.exit_code == 1
     assert "Hint: no cached catalog yet: build once while the POS is reachable" in result.stderr
+
+
+def test_a_cached_catalog_reads_back_equal_including_a_replaced_item():
+    from dataclasses import replace
+
+    from hugo_pos.catalog import (
+        Catalog,
+        CatalogItem,
+        CatalogModifier,
+        CatalogOption,
+        CatalogVariant,
+    )
+
+    sauce = CatalogModifier("Sauce", (CatalogOption("Eel «sauce»", 200, {"id": "o1"}, False),),
+                            {"modifier_id": "m1"})
+    roll = CatalogItem("Dragon Roll", (CatalogVariant("ROLL-DRAGON", "Dragon Roll", 9500,
+                                                      {"variant_id": "v1"}),),
+                       category=None, description='Eel, "avocado"', modifiers=(sauce,),
+                       pos={"item_id": "i1"})
+    roll.json_text  # noqa: B018 - memoised before the item is replaced, as a provider may
+    sold_out = replace(roll, variants=(replace(roll.variants[0], reason="sold_out", price=None),))
+    catalog = Catalog("loyverse", "TTD", (roll, sold_out))
+    assert Catalog.from_json(json.loads(catalog.json_text())) == catalog

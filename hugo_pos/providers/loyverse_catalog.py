@@ -279,12 +279,14 @@ class Projection:
                 continue
             if item.get("track_stock"):
                 self.tracked.append(len(self.items))
-            self.items.append(CatalogItem(
+            projected = CatalogItem(
                 name=name, variants=tuple(variants),
                 category=self.categories.get(item.get("category_id")),
                 description=item.get("description"), pos={"item_id": item["id"]},
                 modifiers=tuple(self._modifier(mid, rates) for mid in modifier_ids(item)
-                                if mid in self.modifiers)))
+                                if mid in self.modifiers))
+            projected.json_text  # noqa: B018 - serialised now, while the next page downloads
+            self.items.append(projected)
 
     def finish(self, stock: Mapping[str, Decimal]) -> tuple[Catalog, list[str]]:
         """Mark tracked variants without stock ``sold_out``; return the catalog and warnings.
@@ -293,11 +295,13 @@ class Projection:
         """
         items = self.items
         for index in self.tracked:
-            item = items[index]
-            items[index] = replace(item, variants=tuple(
+            variants = items[index].variants
+            marked = tuple(
                 replace(v, reason="sold_out")
                 if v.reason is None and stock.get(v.pos["variant_id"], Decimal(0)) <= 0 else v
-                for v in item.variants))
+                for v in variants)
+            if marked != variants:
+                items[index] = replace(items[index], variants=marked)
         warnings = []
         if self.variable:
             more = f" and {len(self.variable) - 5} more" if len(self.variable) > 5 else ""
