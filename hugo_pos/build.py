@@ -92,7 +92,7 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
         try:
             from hugo_pos.site import read_site  # its YAML parsers load during the pull
 
-            items = read_site(config)
+            items = read_site(config, cache=True)
         except BaseException as exc:
             site_items.set_exception(exc)
             raise  # after the pull has ended: a broken site is reported before a POS failure
