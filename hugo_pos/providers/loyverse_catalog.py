@@ -8,6 +8,7 @@ and ``available_for_sale``, VARIABLE pricing, ``modifier_ids`` vs ``modifiers_id
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -100,15 +101,13 @@ def pull_account(client: HttpClient, store_ids: Iterable[str],
     lists = ("stores", "categories", "modifiers", "taxes")
     with ThreadPoolExecutor(max_workers=len(lists) + len(stores) + 2) as pool, \
             ThreadPoolExecutor(max_workers=1) as consumer:
-        merchant = pool.submit(client.get_json, "merchant/", None, parse_float=Decimal)
-        futures = {name: pool.submit(list_all, client, name, name) for name in lists}
-        inventory = {store: pool.submit(list_all, client, "inventory", "inventory_levels",
-                                        {"store_ids": store}) for store in stores}
         head: list[Account] = []  # touched by the consumer thread only
         handed: list[Future] = []
+        submitted = threading.Event()
 
         def consume(page: list[dict]) -> None:
             if not head:
+                submitted.wait()
                 head.append(Account(merchant=merchant.result(), items=[],
                                     **{name: f.result() for name, f in futures.items()}))
             on_items(head[0], page)  # type: ignore[misc]
@@ -116,7 +115,15 @@ def pull_account(client: HttpClient, store_ids: Iterable[str],
         def hand(page: list[dict]) -> None:
             handed.append(consumer.submit(consume, page))
 
-        items = pool.submit(list_all, client, "items", "items", None, hand if on_items else None)
+        try:  # the longest chains first: each request started before them delays them
+            items = pool.submit(list_all, client, "items", "items", None,
+                                hand if on_items else None)
+            inventory = {store: pool.submit(list_all, client, "inventory", "inventory_levels",
+                                            {"store_ids": store}) for store in stores}
+            merchant = pool.submit(client.get_json, "merchant/", None, parse_float=Decimal)
+            futures = {name: pool.submit(list_all, client, name, name) for name in lists}
+        finally:
+            submitted.set()
         results = {name: future.result() for name, future in futures.items()}
         results["items"] = items.result()
         levels = {store: future.result() for store, future in inventory.items()}
