@@ -14,7 +14,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 # Why an item or option cannot be ordered online (DESIGN §4).
@@ -182,6 +182,7 @@ class SiteItem:
         return self.locations is None or location_id in self.locations
 
 
+@lru_cache(maxsize=4096)  # menus repeat a few group and option names on many items
 def slug(text: str) -> str:
     """Return a lowercase ASCII id fragment: ``"8 pc (Spicy)"`` -> ``"8-pc-spicy"``."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

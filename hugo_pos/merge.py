@@ -211,6 +211,8 @@ def _find_option(item: CatalogItem, group: str, option: str):
 
 def _mapping(config: SiteConfig, item: SiteItem, variant: SiteVariant, pos_name: str,
              provider: str) -> Mapping | None:
+    if not config.mapping:
+        return None
     for key in (variant.sku, item.variant_id(variant), item.key):
         entry = config.mapping.get(key) if key else None
         if entry:
