@@ -20,10 +20,10 @@ from hugo_pos.providers.base import SyncChange, SyncPlan
 from hugo_pos.providers.loyverse_catalog import (
     Account,
     item_taxes,
-    list_all,
     live,
     minor,
     modifier_ids,
+    pull_account,
     remove_taxes,
     store_price,
 )
@@ -53,12 +53,7 @@ class _Step:
 def push(provider: LoyverseProvider, items: tuple[SiteItem, ...], apply: bool) -> SyncPlan:
     """Plan (and with ``apply`` execute) the push of ``items`` to the provider's store."""
     client = provider.client
-    account = Account(
-        merchant=client.get_json("merchant/", parse_float=Decimal), stores=[],
-        categories=list_all(client, "categories", "categories"),
-        items=list_all(client, "items", "items"),
-        modifiers=list_all(client, "modifiers", "modifiers"),
-        taxes=list_all(client, "taxes", "taxes"))
+    account = pull_account(client, ())  # the catalog lists in parallel; no inventory
     steps = plan_steps(account, items, provider.store_id)
     plan = SyncPlan(provider="loyverse", location=provider.context.location.id,
                     changes=tuple(s.change for s in steps))
