@@ -225,6 +225,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one build per scenario (cProfile, top 25)")
     args = parser.parse_args()
+    # Measure an installation as users have it: with compiled bytecode, written by the first
+    # (warm-up) run. PYTHONDONTWRITEBYTECODE would make every run compile changed modules.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.quick:
         args.runs, args.items, args.merge_items = 1, 500, 2000
     if args.source:
