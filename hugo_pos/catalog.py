@@ -282,7 +282,8 @@ class Menu:
     @cached_property
     def json_text(self) -> str:
         """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated."""
-        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n"
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False,
+                          check_circular=False) + "\n"  # a tree: no cycle to look for
 
     def versioned(self) -> Menu:
         """Return this menu with ``version`` set to a hash of the rest of its content."""
