@@ -9,12 +9,22 @@ both apps pay that equally). For each app:
    from each request's scheduled send time, so a stalled server cannot hide its queue);
 2. saturation with ``wrk`` (a unique Idempotency-Key per request, bench/orders.lua).
 
-The relay sells from a fake Loyverse account (the real Loyverse provider delivers each order as
-a receipt, in the relay's background thread). Afterwards every order acknowledged with 201 must
-be in the store and exactly once in the fake POS. The relay's gunicorn workers' RSS is sampled
-after each phase (DESIGN §8: under 120 MB after 10,000 orders, no growth).
+The relay delivers to a fake POS (bench/pos_server.py, 50 ms per order) while it takes orders:
+by default in the delivery process that gunicorn.conf.py starts beside the web worker
+(``HUGO_POS_WORKER=process``). The bench reports how many orders were already in the POS when
+each phase ended and how long each took to get there, then waits for the rest. Every order
+acknowledged with 201 must be in the store and exactly once in the fake POS. The RSS of every
+process under the gunicorn master (web workers and the delivery process) is sampled after each
+phase (DESIGN §8: under 120 MB after 10,000 orders, no growth).
 
-Run: ``python bench/relay_bench.py`` (``--quick``: short phases; ``--rate``, ``--seconds``).
+Runs: ``relay`` (the default configuration), ``relay-thread`` (delivery in a thread of the web
+worker, the default before the delivery process), ``relay-off`` (web only; a separate
+``hugo_pos relay worker`` drains the queue afterwards), ``baseline`` and ``baseline-2`` (the
+baseline with 2 gunicorn workers: as many processes as the relay's web worker plus delivery
+process).
+
+Run: ``python bench/relay_bench.py`` (``--quick``: short phases; ``--rate``, ``--seconds``,
+``--runs``).
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import requests
 from common import REPO, TESTS, machine, percentile, rss_of, table, verdict
 
 sys.path.insert(0, str(TESTS / "relay"))
-from relay_support import order_body, write_site  # noqa: E402
+from relay_support import descendants, is_delivery, order_body, write_site  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -90,9 +100,8 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def worker_pids(master: int) -> list[int]:
-    """The gunicorn worker processes (children of the master)."""
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
+    """Every process under the gunicorn master: its workers and the delivery process."""
+    return descendants(master)
 
 
 def _stat(pid: int) -> list[str]:
@@ -108,17 +117,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
-def workers_cpu(master: int) -> float:
-    """CPU seconds used so far by a gunicorn master's workers, live and recycled ones
-    (``max_requests``): the live workers' own time plus the master's reaped children's."""
+def workers_cpu(master: int) -> tuple[float, float]:
+    """CPU seconds used so far under a gunicorn master, as (web workers, delivery process): the
+    live processes' own time, plus the master's reaped children's (recycled workers, a delivery
+    process that was restarted) counted as web."""
     fields = _stat(master)
     reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
-    return reaped + sum(cpu_seconds(pid) for pid in worker_pids(master))
+    web = delivery = 0.0
+    for pid in worker_pids(master):
+        if is_delivery(pid):
+            delivery += cpu_seconds(pid)
+        else:
+            web += cpu_seconds(pid)
+    return reaped + web, delivery
 
 
 def workers_rss(master: int) -> list[float]:
-    """Each worker's RSS in MB."""
-    return [rss_of(pid) / 2**20 for pid in worker_pids(master)]
+    """The RSS in MB of each process under the master (the delivery process last)."""
+    pids = sorted(worker_pids(master), key=is_delivery)
+    return [rss_of(pid) / 2**20 for pid in pids]
 
 
 def open_loop(url: str, body: bytes, rate: float, seconds: float, prefix: str) -> dict:
@@ -199,6 +216,16 @@ def pos_created(pos_url: str) -> Counter:
     return Counter(requests.get(f"{pos_url}/_stats", timeout=10).json()["created"])
 
 
+def delivery_snapshot(store: Path) -> dict:
+    """Orders stored and delivered so far, and the delivery lag (order stored -> in the POS,
+    seconds) of those delivered."""
+    with sqlite3.connect(store, timeout=30) as conn:
+        stored = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+        lags = [row[0] for row in conn.execute(
+            "SELECT delivered_at - created_at FROM deliveries WHERE status = 'delivered'")]
+    return {"stored": stored, "delivered": len(lags), "lags": lags}
+
+
 def wait_delivered(store: Path, pos_url: str, timeout: float) -> tuple[int, int, Counter]:
     """Wait until no delivery is pending; return (orders stored, deliveries delivered, times
     the fake POS created each order id)."""
@@ -223,30 +250,40 @@ def relay_site(root: Path, pos_url: str) -> bytes:
 
 
 def bench_app(name: str, app: str, env: dict, body: bytes, tmp: Path, args,
-              after=None) -> dict:
+              after=None, store: Path | None = None) -> dict:
     """Run both load phases against one app, then ``after()`` while it still runs; return the
-    figures (and ``after``'s result under ``"after"``)."""
+    figures (and ``after``'s result under ``"after"``). With ``store`` (the relay's database),
+    also how far delivery had got when each phase ended."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1/orders"
     key = name.replace(" ", "-")  # Idempotency-Key prefix: printable ASCII, no spaces
     body_file = tmp / f"{key}.json"
     body_file.write_bytes(body)
     server = start_gunicorn(app, port, env, tmp / f"{key}.log")
+    progress = []
     try:
         open_loop(url, body, 50, 1, f"{key}-warm")  # imports, first connections, menu load
         rss = [workers_rss(server.pid)]
         cpu = workers_cpu(server.pid)
         fixed = open_loop(url, body, args.rate, args.seconds, f"{key}-fixed")
         rss.append(workers_rss(server.pid))
+        if store:
+            progress.append(delivery_snapshot(store))
         saturated = run_wrk(url, body_file, args.seconds, args.connections, f"{key}-wrk")
         rss.append(workers_rss(server.pid))
+        if store:
+            progress.append(delivery_snapshot(store))
         result = after() if after else None
         rss.append(workers_rss(server.pid))
-        cpu = workers_cpu(server.pid) - cpu
+        web, delivery = (now - then for now, then in zip(workers_cpu(server.pid), cpu,
+                                                           strict=True))
     finally:
         stop(server)
-    return {"fixed": fixed, "wrk": saturated, "rss": rss, "after": result, "cpu": cpu,
-            "orders": len(fixed["ids"]) + saturated["created"]}
+    if store:
+        progress.append(delivery_snapshot(store))
+    return {"fixed": fixed, "wrk": saturated, "rss": rss, "after": result, "cpu": web + delivery,
+            "delivery_cpu": delivery, "orders": len(fixed["ids"]) + saturated["created"],
+            "progress": progress}
 
 
 WORKER_BOOT = ("import sys; sys.path.insert(0, {tests!r}); from fakes.flaky_pos import register; "
@@ -266,23 +303,36 @@ def drain_with_worker(env: dict, site: Path, db: Path, pos_url: str) -> tuple:
         stop(worker)
 
 
+RUNS = ("relay", "relay-thread", "relay-off", "baseline", "baseline-2")
+
+
 def main() -> None:
-    """Run the relay (deliveries inline, then web only) and the baseline; print the figures."""
+    """Run the relay in the configurations asked for and the baseline; print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200, help="fixed offered load, orders/s")
     parser.add_argument("--seconds", type=float, default=30, help="length of each phase")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--pos-latency", type=float, default=0.05,
                         help="the fake POS's seconds per order")
+    parser.add_argument("--delivery-threads", type=int, default=32,
+                        help="HUGO_POS_WORKER_THREADS: POS calls in flight per delivery worker "
+                             "(at 50 ms per call, 32 carry 600 orders/s)")
+    parser.add_argument("--runs", default="relay,relay-thread,baseline,baseline-2",
+                        help=f"comma-separated, in order, from {', '.join(RUNS)}")
     parser.add_argument("--quick", action="store_true", help="5 s phases")
     args = parser.parse_args()
     if args.quick:
         args.seconds = 5
+    runs_asked = [r.strip() for r in args.runs.split(",") if r.strip()]
+    if not set(runs_asked) <= set(RUNS) or "baseline" not in runs_asked:
+        sys.exit(f"--runs: choose from {', '.join(RUNS)}, baseline included")
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     print(f"gunicorn {' '.join(gunicorn_args())}; open loop {args.rate:.0f}/s for "
-          f"{args.seconds:.0f} s, then wrk -t1 -c{args.connections} for {args.seconds:.0f} s\n")
+          f"{args.seconds:.0f} s, then wrk -t1 -c{args.connections} for {args.seconds:.0f} s; "
+          f"fake POS {args.pos_latency * 1000:.0f} ms per order, "
+          f"HUGO_POS_WORKER_THREADS={args.delivery_threads}\n")
     pos, pos_url = start_pos(args.pos_latency)
     runs = {}
     try:
@@ -290,24 +340,38 @@ def main() -> None:
             tmp = Path(tmp_name)
             site = tmp / "site"
             body = relay_site(site, pos_url)
-            for name, worker in (("relay", "thread"), ("relay web only", "off")):
-                db = tmp / f"{worker}.sqlite3"
-                env = dict(os.environ, HUGO_POS_SITE=str(site), HUGO_POS_RATE_LIMIT="0",
-                           HUGO_POS_DATABASE_URL=f"sqlite:///{db}", HUGO_POS_WORKER=worker)
-                if worker == "thread":  # deliveries run in the gunicorn workers: wait for them
-                    runs[name] = bench_app(name, "relay_app:app", env, body, tmp, args,
-                                           after=lambda db=db: wait_delivered(db, pos_url, 300))
-                else:  # production's other shape: a `hugo_pos relay worker` beside gunicorn
-                    runs[name] = bench_app(name, "relay_app:app", env, body, tmp, args)
-                    runs[name]["after"], worker_cpu = drain_with_worker(env, site, db, pos_url)
-                    runs[name]["cpu"] += worker_cpu
-            baseline_env = dict(os.environ, BASELINE_DB=str(tmp / "baseline.sqlite3"))
-            runs["baseline"] = bench_app("baseline", "baseline_app:app", baseline_env, body,
-                                         tmp, args)
+            for name in runs_asked:
+                runs[name] = run_one(name, site, body, tmp, pos_url, args)
     finally:
         pos.terminate()
         pos.wait()
     report(runs, args)
+
+
+def run_one(name: str, site: Path, body: bytes, tmp: Path, pos_url: str, args) -> dict:
+    """One run of ``RUNS``: its own database, the same site, fake POS and load."""
+    db = tmp / f"{name}.sqlite3"
+    if name.startswith("baseline"):
+        env = dict(os.environ, BASELINE_DB=str(db))
+        if name == "baseline-2":
+            env["WEB_CONCURRENCY"] = "2"
+        return bench_app(name, "baseline_app:app", env, body, tmp, args)
+    env = dict(os.environ, HUGO_POS_SITE=str(site), HUGO_POS_RATE_LIMIT="0",
+               HUGO_POS_DATABASE_URL=f"sqlite:///{db}",
+               HUGO_POS_WORKER_THREADS=str(args.delivery_threads))
+    env.pop("HUGO_POS_WORKER", None)  # "relay": gunicorn.conf.py's default, process
+    if name == "relay-thread":
+        env["HUGO_POS_WORKER"] = "thread"
+    if name != "relay-off":
+        return bench_app(name, "relay_app:app", env, body, tmp, args, store=db,
+                         after=lambda: wait_delivered(db, pos_url, 300))
+    # production's other shape: a `hugo_pos relay worker` beside gunicorn, run afterwards
+    env["HUGO_POS_WORKER"] = "off"
+    run = bench_app(name, "relay_app:app", env, body, tmp, args, store=db)
+    run["after"], worker_cpu = drain_with_worker(env, site, db, pos_url)
+    run["cpu"] += worker_cpu
+    run["delivery_cpu"] += worker_cpu
+    return run
 
 
 def cpu_per_order(run: dict) -> float:
@@ -321,27 +385,34 @@ def rate_of(run: dict) -> float:
 
 
 def report(runs: dict, args) -> None:
-    """Print the tables: load figures, ratios to the baseline, orders lost, worker memory."""
+    """Print the tables: load figures, ratios to the baselines, delivery progress, orders lost,
+    memory."""
     rows = []
     base = runs["baseline"]
     base_p99 = percentile(base["fixed"]["latencies"], 99)
     for name, run in runs.items():
         lat, wrk = run["fixed"]["latencies"], run["wrk"]
         p99 = percentile(lat, 99)
+        ratio = rate_of(run) / rate_of(base)
         rows.append([name, f"{len(lat) / run['fixed']['seconds']:.0f}",
                      f"{percentile(lat, 50) * 1000:.1f}", f"{p99 * 1000:.1f}",
                      f"{p99 / base_p99:.1f}x", verdict(p99 < 0.05),
-                     f"{rate_of(run):.0f}", f"{rate_of(run) / rate_of(base):.2f}",
-                     verdict(rate_of(run) / rate_of(base) >= 0.5), f"{wrk['p99_ms']:.0f}",
-                     wrk["non2xx"] + wrk["socket_errors"],
-                     f"{run['cpu'] / run['orders'] * 1000:.2f}",
+                     f"{rate_of(run):.0f}", f"{ratio:.2f}", verdict(ratio >= 0.5),
+                     f"{rate_of(run) / rate_of(runs['baseline-2']):.2f}"
+                     if "baseline-2" in runs else "-",
+                     f"{wrk['p99_ms']:.0f}", wrk["non2xx"] + wrk["socket_errors"],
+                     f"{run['cpu'] / run['orders'] * 1000:.2f}"
+                     + (f" ({run['delivery_cpu'] / run['orders'] * 1000:.2f})"
+                        if run["delivery_cpu"] else ""),
                      f"{cpu_per_order(base) / cpu_per_order(run):.2f}"])
     print(table(rows, ["app", f"{args.rate:.0f}/s offered: done/s", "p50 ms", "p99 ms",
-                       "p99 vs base", "<50ms", "saturated/s", "vs base", ">=0.5", "p99 ms",
-                       "errors", "CPU ms/order", "base/this"]))
-    print("(CPU ms/order: the server's own CPU per order acknowledged, deliveries included; "
-          "base/this is the\nthroughput ratio one core would give, immune to other load on "
-          "the machine.)")
+                       "p99 vs base", "<50ms", "saturated/s", "vs base", ">=0.5",
+                       "vs base-2", "p99 ms", "errors", "CPU ms/order (delivery)",
+                       "base/this"]))
+    print("(vs base-2: against the baseline with 2 gunicorn workers, as many processes as the "
+          "relay's web worker\nplus delivery process. CPU ms/order: the server's own CPU per "
+          "order acknowledged, deliveries\nincluded, in brackets the delivery's share; "
+          "base/this is the throughput ratio one core would give.)")
     print()
     for name, run in runs.items():
         if run.get("after") is None:
@@ -357,10 +428,15 @@ def report(runs: dict, args) -> None:
               f"{delivered}; fixed-load orders not exactly once in the POS {not_once}; POS "
               f"duplicates (all runs) {duplicated}; lost {lost}  (target 0: "
               f"{verdict(lost == 0 and duplicated == 0)})")
-        print("  worker RSS MB after warm-up / fixed / saturation / drain: "
-              + " / ".join(",".join(f"{m:.0f}" for m in sample) for sample in rss)
+        for phase, snap in zip(("fixed load", "saturation", "drain"), run["progress"],
+                               strict=False):
+            lags = snap["lags"]
+            print(f"  in the POS when the {phase} phase ended: {snap['delivered']} of "
+                  f"{snap['stored']} stored; lag stored -> POS p50 "
+                  f"{percentile(lags, 50) * 1000:.0f} ms, p99 {percentile(lags, 99) * 1000:.0f} ms")
+        print("  RSS MB (web workers, delivery process last) after warm-up / fixed / saturation "
+              "/ drain: " + " / ".join(",".join(f"{m:.0f}" for m in sample) for sample in rss)
               + f"  (target < 120: {verdict(max(rss[-1], default=0) < 120)})")
-
 
 if __name__ == "__main__":
     main()

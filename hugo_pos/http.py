@@ -1,6 +1,7 @@
 """The one HTTP layer every provider uses (stripe-python's ``http_client`` as the model).
 
-* one pooled ``requests.Session`` per POS account, with connect/read timeouts;
+* one pooled ``requests.Session`` per POS account, with connect/read timeouts, reading the
+  environment's proxy and CA settings once per origin;
 * a client-side throttle per account (Loyverse allows 300 requests per 300 s);
 * retries with exponential backoff and jitter on 429, 5xx and connection errors, honouring
   ``Retry-After``, for reads only: a write is retried only when the caller says it is safe;
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from hugo_pos.errors import PosUnavailable, ProviderError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+POOL_SIZE = 64
 _sessions: dict[str, requests.Session] = {}
 _limiters: dict[str, RateLimiter] = {}
 _lock = threading.Lock()
@@ -67,12 +70,42 @@ class RetryPolicy:
         return max(delay, retry_after or 0.0)
 
 
+class PooledSession(requests.Session):
+    """A ``requests.Session`` that reads the environment (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``...) once per origin instead of on every request.
+
+    requests scans ``os.environ`` twice per request for proxies, which cost a delivery about a
+    third of its HTTP CPU (bench/RESULTS.md). A process's environment does not change while it
+    runs, and a proxy decision depends only on the scheme and host, so the first request to an
+    origin decides for the next ones. Explicit per-request settings bypass the cache.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[str, dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> dict:
+        """requests' merge of the environment into this request's settings, cached per
+        origin when the request sets none of its own."""
+        if proxies or stream is not None or verify is not None or cert is not None:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        settings = self._environment.get(origin)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, None, None, None)
+            self._environment[origin] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def session_for(account: str) -> requests.Session:
     """Return the pooled session of a POS account (one per account for the process)."""
     with _lock:
         if account not in _sessions:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            session = PooledSession()
+            # Idle connections kept per host: as many as a delivery worker's threads (a call
+            # beyond it opens a connection, then drops it with a warning).
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             _sessions[account] = session

@@ -141,3 +141,36 @@ def test_a_retry_after_beyond_the_cap_is_handed_to_the_caller():
     with pytest.raises(PosUnavailable) as caught:
         made.get_json("items")
     assert caught.value.retry_after == 3600.0 and sleeps == [] and len(responses.calls) == 1
+
+
+def test_proxy_settings_are_read_once_per_origin_and_still_honoured(monkeypatch):
+    """requests would scan the environment for proxies on every call; the session does it once
+    per origin (scheme and host), and what it found still decides where each call goes."""
+    from fakes.loopback import serve_wsgi
+    from werkzeug.wrappers import Response
+
+    reached: list[tuple[str, str]] = []
+
+    def recorder(name):
+        def app(environ, start_response):
+            reached.append((name, environ["REQUEST_URI"]))
+            return Response('{"ok": true}', mimetype="application/json")(environ, start_response)
+        return app
+
+    reads = []
+    original = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
+                        lambda url, **kw: reads.append(url) or original(url, **kw))
+    with serve_wsgi(recorder("proxy")) as proxy, serve_wsgi(recorder("direct")) as direct:
+        for name in ("http_proxy", "no_proxy", "all_proxy", "ALL_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        account = f"proxied-{uuid.uuid4().hex}"
+        via_proxy = HttpClient("http://pos.example.test/v1", account=account, label="a")
+        bypassing = HttpClient(direct, account=account, label="b")  # same session
+        for _ in range(3):
+            assert via_proxy.get_json("items") == {"ok": True}
+            assert bypassing.get_json("items") == {"ok": True}
+    assert reached == [("proxy", "http://pos.example.test/v1/items"), ("direct", "/items")] * 3
+    assert reads == ["http://pos.example.test/v1/items", f"{direct}/items"]

@@ -124,7 +124,9 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
             data = json.loads(request.get_data())
         except (ValueError, UnicodeDecodeError):
             return error("invalid_json", "the body is not valid JSON", "body", 400)
-        status, text, g.order_id = relay.place_order(data, key, request.host_url)
+        # host_url costs a URL decode per request; it only matters without a relay_url.
+        base_url = "" if relay.config.relay_url else request.host_url
+        status, text, g.order_id = relay.place_order(data, key, base_url)
         return Response(text, status, mimetype="application/json")
 
     @app.get("/v1/orders/<order_id>")

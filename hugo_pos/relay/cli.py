@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
@@ -92,16 +91,9 @@ def serve(site: Path | None, config_path: Path | None, host: str, port: int,
 @config_option
 def worker(site: Path | None, config_path: Path | None) -> None:
     """Deliver orders and process webhooks (a process of its own, beside gunicorn)."""
-    from hugo_pos.relay.deliver import Worker
+    from hugo_pos.relay.deliver import run_until_signalled
 
-    relay_ = _relay(_settings(site, config_path))
-    runner = Worker(relay_)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runner.start()
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    runner.stop()
+    run_until_signalled(_relay(_settings(site, config_path)))
 
 
 @relay.command()

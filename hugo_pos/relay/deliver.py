@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 import socket
 import threading
 import time
@@ -192,6 +193,24 @@ class Worker:
             self._thread.join(timeout)
         if self._pool:
             self._pool.shutdown(wait=True)
+
+
+def run_until_signalled(relay: Relay, *, parent: int | None = None) -> None:
+    """Run a ``Worker`` in this process until SIGTERM or SIGINT, then let it finish its round.
+
+    With ``parent`` (a process id), also stop when that process is gone: a delivery process
+    whose gunicorn master was killed must not deliver on alone.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner = Worker(relay).start()
+    while not stop.wait(1.0):
+        if parent is not None and os.getppid() != parent:
+            log.warning("the parent process %s is gone; stopping", parent)
+            break
+    runner.stop()
+    log.info("delivery worker stopped", extra={"worker": runner.name})
 
 
 def _find(provider, order_id: str):

@@ -11,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from gunicorn.glogging import Logger
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -28,6 +30,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class GunicornLogger(Logger):
+    """gunicorn's logger without its access log (gunicorn.conf.py's ``logger_class``).
+
+    The relay logs each request itself, with webhook URL tokens redacted. gunicorn, given a
+    ``logconfig_dict``, builds every request's access-log fields before its disabled logger
+    drops them: about 0.1 ms of CPU per request, for nothing.
+    """
+
+    def access(self, resp, req, environ, request_time) -> None:
+        """Log nothing."""
 
 
 def redact_filter() -> logging.Filter:

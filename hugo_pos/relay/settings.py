@@ -25,9 +25,14 @@ ENV = {
     "HUGO_POS_RATE_LIMIT": "orders per minute per client address and process (0: off)",
     "HUGO_POS_TRUSTED_PROXIES": "comma-separated proxy addresses allowed to set X-Forwarded-For",
     "HUGO_POS_RETRY_BUDGET": "seconds a delivery is retried before it is failed (86400)",
-    "HUGO_POS_WORKER": "thread (deliver inside the web process) or off",
+    "HUGO_POS_WORKER": "process (a delivery process beside gunicorn's web workers, the default "
+                       "under gunicorn.conf.py), thread (deliver inside each web process) or off",
+    "HUGO_POS_WORKER_THREADS": "POS calls a delivery worker makes at once (4)",
     "HUGO_POS_CORS_ORIGINS": "extra allowed origins beside site_origins (e.g. a local preview)",
 }
+
+# process: a delivery process beside gunicorn's web workers, started by gunicorn.conf.py's hooks.
+WORKER_MODES = ("process", "thread", "off")
 
 
 def _now() -> float:
@@ -89,14 +94,18 @@ class RelaySettings:
             backoff_cap=_number(env, "HUGO_POS_BACKOFF_CAP", 30.0, float),
             claim_ttl=_number(env, "HUGO_POS_CLAIM_TTL", 30.0, float),
             poll_interval=_number(env, "HUGO_POS_POLL_INTERVAL", 0.5, float),
-            worker=env.get("HUGO_POS_WORKER", "thread"),
+            worker=env.get("HUGO_POS_WORKER") or "thread",
+            worker_threads=_number(env, "HUGO_POS_WORKER_THREADS", 4, int),
             env=env,
         )
         values.update(overrides)
         settings = cls(**values)
-        if settings.worker not in ("thread", "off"):
+        if settings.worker not in WORKER_MODES:
             raise HugoPosError(f"HUGO_POS_WORKER is {settings.worker!r}",
-                               "set HUGO_POS_WORKER to thread or off")
+                               f"set HUGO_POS_WORKER to {', '.join(WORKER_MODES[:-1])} or "
+                               f"{WORKER_MODES[-1]}")
+        if settings.worker_threads < 1:
+            raise HugoPosError("HUGO_POS_WORKER_THREADS is 0", "set it to 1 or more")
         return settings
 
     @property

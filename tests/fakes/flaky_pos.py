@@ -42,19 +42,20 @@ class FlakyPos:
         self.lock = threading.Lock()
         self.server = None
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        if request.method == "GET" and request.path.startswith("/orders/"):
-            order_id = request.path.removeprefix("/orders/")
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, dict, bytes, float]:
+        """The fake's answer to one request: ``(status, headers, body, seconds to wait before
+        sending it)``; shared by the WSGI app and bench/pos_server.py's asyncio server."""
+        json_type = {"Content-Type": "application/json"}
+        if method == "GET" and path.startswith("/orders/"):
+            order_id = path.removeprefix("/orders/")
             with self.lock:
                 found = self.orders.get(order_id)
-            response = (Response(json.dumps({"id": f"P-{order_id}", **found}), 200,
-                                 mimetype="application/json") if found
-                        else Response('{"error": "not found"}', 404, mimetype="application/json"))
-            return response(environ, start_response)
-        if request.method != "POST" or request.path != "/orders":
-            return Response("no", 404)(environ, start_response)
-        order = json.loads(request.get_data())
+            if found:
+                return 200, json_type, json.dumps({"id": f"P-{order_id}", **found}).encode(), 0.0
+            return 404, json_type, b'{"error": "not found"}', 0.0
+        if method != "POST" or path != "/orders":
+            return 404, {}, b"no", 0.0
+        order = json.loads(body)
         with self.lock:
             fault = self.faults.pop(0) if self.faults else "ok"
             self.seen[fault] += 1
@@ -62,13 +63,19 @@ class FlakyPos:
                 self.created[order["order_id"]] += 1
                 self.orders.setdefault(order["order_id"], order)
         if fault == "500":
-            return Response('{"error": "boom"}', 500)(environ, start_response)
+            return 500, {}, b'{"error": "boom"}', 0.0
         if fault == "429":
-            return Response('{"error": "slow down"}', 429,
-                            headers={"Retry-After": self.retry_after})(environ, start_response)
-        time.sleep(TIMEOUT + 1.5 if fault == "timeout" else self.slow)
-        body = json.dumps({"id": f"P-{order['order_id']}", "total": order["total"]})
-        return Response(body, 201, mimetype="application/json")(environ, start_response)
+            return 429, {"Retry-After": self.retry_after}, b'{"error": "slow down"}', 0.0
+        answer = json.dumps({"id": f"P-{order['order_id']}", "total": order["total"]}).encode()
+        return 201, json_type, answer, TIMEOUT + 1.5 if fault == "timeout" else self.slow
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        status, headers, body, delay = self.answer(request.method, request.path,
+                                                   request.get_data())
+        if delay:
+            time.sleep(delay)
+        return Response(body, status, headers=headers)(environ, start_response)
 
     def start(self) -> str:
         """Serve on a free loopback port in a thread; return the base URL."""

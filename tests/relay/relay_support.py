@@ -128,3 +128,34 @@ def order_body(location: str = "town", **changes) -> dict:
             "fulfilment": "pickup", "expected_total": 24650}
     body.update(changes)
     return body
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process under ``pid``: children of any of its threads (gunicorn's master
+    starts the delivery process from a thread), recursively. Linux /proc only."""
+    found = []
+    for children in Path(f"/proc/{pid}").glob("task/*/children"):
+        try:
+            pids = [int(p) for p in children.read_text().split()]
+        except FileNotFoundError:
+            continue
+        for child in pids:
+            found += [child, *descendants(child)]
+    return [p for p in found if alive(p)]
+
+
+def is_delivery(pid: int) -> bool:
+    """Whether ``pid`` is a delivery process (``python -m hugo_pos.relay.supervise``)."""
+    try:
+        return b"hugo_pos.relay.supervise" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False

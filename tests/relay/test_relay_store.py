@@ -138,3 +138,64 @@ def test_a_dropped_postgres_connection_is_replaced(store_url):
     with contextlib.suppress(psycopg.OperationalError):
         store.read().row("SELECT 1 AS ok")
     assert store.ping()  # ...the next one gets a new connection
+
+
+# -- SQLite's writer lock across processes --------------------------------------------------------
+
+WRITER = """
+import sqlite3, sys, time
+from pathlib import Path
+from hugo_pos.relay.database import connect
+
+db = connect(sys.argv[1])
+db.read().run("PRAGMA busy_timeout=0")  # no waiting in SQLite: only the writer lock may order us
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+locked = 0
+for i in range(300):
+    try:
+        with db.transaction() as tx:
+            for j in range(5):
+                tx.run("INSERT INTO t (who, n) VALUES (?, ?)", (sys.argv[3], i * 5 + j))
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc) or "busy" in str(exc), exc
+        locked += 1
+print(locked)
+"""
+
+
+def test_writers_in_two_processes_queue_on_the_lock_file_not_in_sqlite(tmp_path):
+    """With SQLite's busy timeout at 0, a writer that met another process's transaction would
+    fail at once with "database is locked"; the writer lock makes it wait its turn instead."""
+    import subprocess
+    import sys
+
+    from hugo_pos.relay.database import connect
+
+    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    with connect(url).transaction() as tx:
+        tx.run("CREATE TABLE t (who TEXT, n INTEGER)")
+    go = tmp_path / "go"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, str(go), who],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for who in ("a", "b")]
+    go.touch()
+    results = [writer.communicate(timeout=60) for writer in writers]
+    assert [(w.returncode, out.strip()) for w, (out, _) in zip(writers, results, strict=True)] \
+        == [(0, "0"), (0, "0")], [err[-2000:] for _, err in results]
+    counts = dict(connect(url).read().conn.execute("SELECT who, count(*) FROM t GROUP BY who"))
+    assert counts == {"a": 1500, "b": 1500}
+    assert (tmp_path / "relay.sqlite3-writer.lock").is_file()
+
+
+def test_without_a_lock_file_writers_fall_back_to_sqlites_busy_handler(tmp_path, caplog):
+    from hugo_pos.relay.database import connect
+
+    (tmp_path / "relay.sqlite3-writer.lock").mkdir()  # cannot be opened as a file
+    store = open_store(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
+    _order(store, "A", 100.0)
+    assert store.order("A")["status"] == "received"
+    assert "no writer lock file" in caplog.text
+    with connect(store.url).transaction() as tx:  # another connection, same fallback
+        assert tx.row("SELECT count(*) AS n FROM orders")["n"] == 1
