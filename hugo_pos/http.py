@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -71,31 +72,50 @@ class RetryPolicy:
 
 
 class PooledSession(requests.Session):
-    """A ``requests.Session`` that reads the environment (``HTTPS_PROXY``, ``NO_PROXY``,
-    ``REQUESTS_CA_BUNDLE``...) once per origin instead of on every request.
+    """A ``requests.Session`` that reads the environment once per origin (scheme and host)
+    rather than on every request: proxies (``HTTPS_PROXY``, ``NO_PROXY``...), the CA bundle
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and ``~/.netrc`` credentials.
 
-    requests scans ``os.environ`` twice per request for proxies, which cost a delivery about a
-    third of its HTTP CPU (bench/RESULTS.md). A process's environment does not change while it
-    runs, and a proxy decision depends only on the scheme and host, so the first request to an
-    origin decides for the next ones. Explicit per-request settings bypass the cache.
+    requests looks them all up on every call: two scans of ``os.environ`` and three ``stat``
+    calls, about a third of a delivery's HTTP CPU, and each ``stat`` hands the GIL over
+    between a delivery worker's threads (bench/RESULTS.md). A process's environment does not
+    change while it runs, so the first request to an origin decides for the next ones. The
+    session runs with ``trust_env`` off and is handed what was found; one difference is left:
+    a redirect to another host keeps the first host's proxy.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._environment: dict[str, dict] = {}
+        self.trust_env = False
+        self._origins: dict[str, tuple[dict, str | None, Any]] = {}
 
-    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> dict:
-        """requests' merge of the environment into this request's settings, cached per
-        origin when the request sets none of its own."""
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+    def environment(self, url: str) -> tuple[dict, str | None, Any]:
+        """``(proxies, CA bundle, netrc credentials)`` the environment gives ``url``'s
+        origin, looked up on the first request to it."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        settings = self._environment.get(origin)
-        if settings is None:
-            settings = super().merge_environment_settings(url, {}, None, None, None)
-            self._environment[origin] = settings
-        return {**settings, "proxies": dict(settings["proxies"])}
+        found = self._origins.get(origin)
+        if found is None:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            found = (requests.utils.get_environ_proxies(url), bundle,
+                     requests.utils.get_netrc_auth(url))
+            self._origins[origin] = found
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """requests' preparation, with the origin's netrc credentials when none are given."""
+        if not request.auth and not self.auth:
+            request.auth = self.environment(request.url)[2]
+        return super().prepare_request(request)
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> dict:
+        """requests' merge of the environment into a request's settings, from the origin's
+        cached environment."""
+        env_proxies, bundle, _ = self.environment(url)
+        proxies = {**env_proxies, **(proxies or {})}
+        if verify is True or verify is None:
+            verify = bundle or verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 
 def session_for(account: str) -> requests.Session:

@@ -3,6 +3,7 @@ clocks and sleeps are injected; HTTP is faked with ``responses``."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
@@ -143,34 +144,46 @@ def test_a_retry_after_beyond_the_cap_is_handed_to_the_caller():
     assert caught.value.retry_after == 3600.0 and sleeps == [] and len(responses.calls) == 1
 
 
-def test_proxy_settings_are_read_once_per_origin_and_still_honoured(monkeypatch):
-    """requests would scan the environment for proxies on every call; the session does it once
-    per origin (scheme and host), and what it found still decides where each call goes."""
+def test_the_environment_is_read_once_per_origin_and_still_honoured(monkeypatch, tmp_path):
+    """requests would look proxies and ~/.netrc up on every call; the session does it once per
+    origin (scheme and host), and what it found still decides where each call goes and with
+    which credentials."""
     from fakes.loopback import serve_wsgi
     from werkzeug.wrappers import Response
 
-    reached: list[tuple[str, str]] = []
+    reached: list[tuple[str, str, str | None]] = []
 
     def recorder(name):
         def app(environ, start_response):
-            reached.append((name, environ["REQUEST_URI"]))
+            reached.append((name, environ["REQUEST_URI"], environ.get("HTTP_AUTHORIZATION")))
             return Response('{"ok": true}', mimetype="application/json")(environ, start_response)
         return app
 
-    reads = []
-    original = requests.sessions.get_environ_proxies
-    monkeypatch.setattr(requests.sessions, "get_environ_proxies",
-                        lambda url, **kw: reads.append(url) or original(url, **kw))
+    lookups = []
+    for name in ("get_environ_proxies", "get_netrc_auth"):
+        original = getattr(requests.utils, name)
+        for module in (requests.utils, requests.sessions):  # requests calls them from both
+            monkeypatch.setattr(module, name, lambda url, *a, _f=original, _n=name, **kw:
+                                lookups.append((_n, url)) or _f(url, *a, **kw))
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine pos.example.test login ana password s3cret\n")
+    netrc.chmod(0o600)
     with serve_wsgi(recorder("proxy")) as proxy, serve_wsgi(recorder("direct")) as direct:
         for name in ("http_proxy", "no_proxy", "all_proxy", "ALL_PROXY"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", proxy)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("NETRC", str(netrc))
         account = f"proxied-{uuid.uuid4().hex}"
         via_proxy = HttpClient("http://pos.example.test/v1", account=account, label="a")
         bypassing = HttpClient(direct, account=account, label="b")  # same session
         for _ in range(3):
             assert via_proxy.get_json("items") == {"ok": True}
             assert bypassing.get_json("items") == {"ok": True}
-    assert reached == [("proxy", "http://pos.example.test/v1/items"), ("direct", "/items")] * 3
-    assert reads == ["http://pos.example.test/v1/items", f"{direct}/items"]
+    basic = "Basic " + base64.b64encode(b"ana:s3cret").decode()
+    assert reached == [("proxy", "http://pos.example.test/v1/items", basic),
+                       ("direct", "/items", None)] * 3
+    assert sorted(lookups) == sorted((name, url) for name in ("get_environ_proxies",
+                                                              "get_netrc_auth")
+                                     for url in ("http://pos.example.test/v1/items",
+                                                 f"{direct}/items"))

@@ -112,6 +112,9 @@ class Database:
     def lock_schema(self, tx: Tx) -> None:
         """Serialize concurrent migrations (several replicas starting at once)."""
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file, where there is one to fold."""
+
 
 class SqliteDatabase(Database):
     """One SQLite file in WAL mode; writers serialize on ``BEGIN IMMEDIATE``.
@@ -127,7 +130,14 @@ class SqliteDatabase(Database):
     at 200 orders/s with two processes, bench/RESULTS.md); the kernel wakes a ``flock`` waiter
     at once. The busy timeout stays as the fallback (no lock file where the directory is not
     writable, another program writing the database).
+
+    The delivery worker checkpoints the WAL every second (``checkpoint``). Left to SQLite, the
+    commit that crosses 1,000 WAL pages does it, waiting for two fsyncs: every hundredth order
+    or so took 11-18 ms longer. Connections keep SQLite's automatic checkpoint only as a
+    fallback, at ``AUTOCHECKPOINT`` pages, for a relay that runs no delivery worker at all.
     """
+
+    AUTOCHECKPOINT = 10000
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -152,7 +162,13 @@ class SqliteDatabase(Database):
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA wal_autocheckpoint={self.AUTOCHECKPOINT}")
         return conn
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file, without waiting for anyone (PASSIVE:
+        writers go on appending meanwhile)."""
+        self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _writer_lock(self) -> int | None:
         """This thread's descriptor of the lock file (reopened after a fork: a descriptor

@@ -20,7 +20,7 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from hugo_pos.errors import HugoPosError, PosUnavailable, ProviderError
 from hugo_pos.relay.orders import pos_order
@@ -34,6 +34,7 @@ BATCH = 32
 # are claimed together (one transaction for many) rather than one claim per order.
 GATHER = 0.05
 FLUSH = 16  # record outcomes in transactions of at most this many
+CHECKPOINT_EVERY = 1.0  # seconds between SQLite WAL checkpoints, done here, not in web requests
 
 
 def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None,
@@ -52,7 +53,10 @@ class Worker:
     """Delivers orders and processes webhook events for one relay.
 
     ``deliver_due()`` and ``run_once()`` do one round (tests drive them with a fake clock);
-    ``start()`` runs rounds in a daemon thread until ``stop()``.
+    ``start()`` runs the worker in a daemon thread until ``stop()``: there up to ``threads``
+    POS calls are under way at any time, a freed thread taking the next due delivery (claimed a
+    few at a time) instead of waiting for a whole round to end, so that one slow call holds up
+    only its own thread.
     """
 
     def __init__(self, relay: Relay, *, name: str | None = None, threads: int | None = None,
@@ -65,17 +69,21 @@ class Worker:
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pending: dict[Future, Claim] = {}  # POS calls under way
+        self._finished: list[Future] = []  # calls that ended, not yet taken from _pending
+        self._ended = threading.Condition()
+        self._enough = 1  # how many ended calls wake the waiting _settle
+        self._done: list[Outcome] = []  # outcomes not recorded yet
+        self._flushed = self._extended = time.monotonic()
+        self._housekept = self._checkpointed = float("-inf")
 
     # -- one round -----------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Deliver what is due, process pending webhook events, fire a due rebuild hook."""
-        from hugo_pos.relay.webhooks import fire_rebuild, process_events
-
+        """Deliver what is due, process pending webhook events, fire a due rebuild hook, and
+        checkpoint the store's WAL if the last checkpoint is a second old."""
         done = self.deliver_due()
-        done += process_events(self.relay)
-        fire_rebuild(self.relay)
-        return done
+        return done + self._housekeeping()
 
     def deliver_due(self, limit: int = BATCH) -> int:
         """Claim and deliver up to ``limit`` due deliveries; return how many were attempted.
@@ -83,6 +91,27 @@ class Worker:
         POS calls run in the worker's thread pool; their outcomes are recorded in small
         batches (one transaction for several), as soon as they come in.
         """
+        claimed = self._claim(limit)
+        while self._pending or self._done:
+            self._settle(FLUSH)
+        return claimed
+
+    def _housekeeping(self) -> int:
+        """Process pending webhook events and fire a due rebuild hook; checkpoint the store's
+        WAL once a second. Returns how many events were processed."""
+        from hugo_pos.relay.webhooks import fire_rebuild, process_events
+
+        done = process_events(self.relay)
+        fire_rebuild(self.relay)
+        now = self.relay.now()
+        if now - self._checkpointed >= CHECKPOINT_EVERY:
+            self.relay.store.checkpoint()
+            self._checkpointed = now
+        return done
+
+    def _claim(self, limit: int) -> int:
+        """Claim up to ``limit`` due deliveries and start their POS calls (in the pool, or
+        here and now without one); return how many were claimed."""
         store = self.relay.store
         now = self.relay.now()
         claims = store.claim_deliveries(now=now, until=now + self.settings.claim_ttl,
@@ -90,30 +119,61 @@ class Worker:
         if not claims:
             return 0
         orders = store.orders_by_id(sorted({c.order_id for c in claims}))
-        if not self._pool or len(claims) == 1:
-            store.finish_deliveries([self.attempt(c, orders.get(c.order_id)) for c in claims],
-                                    worker=self.name)
-            return len(claims)
-        pending = {self._pool.submit(self.attempt, c, orders.get(c.order_id)): c for c in claims}
-        done: list[Outcome] = []
-        flushed = extended = time.monotonic()
-        while pending:
-            finished, _ = wait(pending, timeout=GATHER, return_when=FIRST_COMPLETED)
-            for future in finished:
-                done.append(future.result())
-                del pending[future]
-            tick = time.monotonic()
-            if done and (len(done) >= FLUSH or tick - flushed > GATHER or not pending):
-                store.finish_deliveries(done, worker=self.name)
-                done, flushed = [], tick
-            if pending and tick - extended > self.settings.claim_ttl / 3:
-                # A slow POS must not let our claims lapse: another worker would take the
-                # delivery over while our call may still land.
-                now = self.relay.now()
-                store.extend_claims(list(pending.values()), worker=self.name,
-                                    until=now + self.settings.claim_ttl)
-                extended = tick
+        for claim in claims:
+            order = orders.get(claim.order_id)
+            if self._pool:
+                future = self._pool.submit(self.attempt, claim, order)
+            else:
+                future = Future()
+                future.set_result(self.attempt(claim, order))
+            self._pending[future] = claim
+            future.add_done_callback(self._on_end)
         return len(claims)
+
+    def _on_end(self, future: Future) -> None:
+        with self._ended:
+            self._finished.append(future)
+            if len(self._finished) >= min(self._enough, len(self._pending)):
+                self._ended.notify()
+
+    def _settle(self, enough: int) -> None:
+        """Wait until ``enough`` POS calls under way have ended (all of them, if fewer are
+        left), at most ``GATHER`` s; record the outcomes in hand when there are ``FLUSH`` of
+        them, when the oldest waited ``GATHER`` s, or when no call is left; keep the claims of
+        the calls still running alive. Waking once per few calls, not once per call, spares
+        the GIL hand-offs of a busy worker."""
+        with self._ended:
+            self._enough = enough
+            self._ended.wait_for(
+                lambda: len(self._finished) >= min(enough, len(self._pending)), GATHER)
+            finished, self._finished = self._finished, []
+        for future in finished:
+            self._done.append(future.result())
+            del self._pending[future]
+        tick = time.monotonic()
+        if self._done and (len(self._done) >= FLUSH or tick - self._flushed > GATHER
+                           or not self._pending):
+            self._record(self._done)
+            self._done = []
+        if not self._done:
+            self._flushed = tick
+        if self._pending and tick - self._extended > self.settings.claim_ttl / 3:
+            # A slow POS must not let our claims lapse: another worker would take the
+            # delivery over while our call may still land.
+            now = self.relay.now()
+            self.relay.store.extend_claims(list(self._pending.values()), worker=self.name,
+                                until=now + self.settings.claim_ttl)
+            self._extended = tick
+        elif not self._pending:
+            self._extended = tick
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Record outcomes in one transaction; one log line for those delivered (a line per
+        order cost each delivery a lock and a write, between threads that want the GIL)."""
+        self.relay.store.finish_deliveries(outcomes, worker=self.name)
+        delivered = {o.claim.order_id: o.pos_ref for o in outcomes if o.status == "delivered"}
+        if delivered:
+            log.info("%d delivered", len(delivered), extra={"delivered": delivered})
 
     def attempt(self, claim: Claim, order: dict | None) -> Outcome:
         """Deliver one claimed order to its POS; return the outcome (not yet recorded)."""
@@ -144,7 +204,7 @@ class Worker:
         if ref.total is not None and ref.total != order["total"]:
             note = f"the POS total {ref.total} differs from the order total {order['total']}"
             log.warning("delivered with a different total: %s", note, extra=extra)
-        log.info("delivered", extra={**extra, "pos_ref": ref.ref})
+        log.debug("delivered", extra={**extra, "pos_ref": ref.ref})  # _record logs a batch
         return Outcome(claim, "delivered", relay.now(), error=note, pos_ref=ref.ref)
 
     def _retry(self, claim: Claim, message: str, retry_after: float | None, ambiguous: bool,
@@ -164,29 +224,49 @@ class Worker:
     # -- the thread ----------------------------------------------------------------------------
 
     def start(self) -> Worker:
-        """Run rounds in a daemon thread until ``stop()``."""
+        """Run the worker in a daemon thread until ``stop()``."""
         self._thread = threading.Thread(target=self.run, name="hugo-pos-worker", daemon=True)
         self._thread.start()
         return self
 
     def run(self) -> None:
-        """Loop: work while there is work, else wait for an order (or the poll interval)."""
+        """Loop: keep up to ``threads`` POS calls under way while deliveries are due, else wait
+        for an order (or the poll interval); housekeeping once a second. On ``stop()``, claim
+        nothing more, let the calls under way end and record them."""
         log.info("delivery worker started", extra={"worker": self.name})
+        capacity = self.threads if self._pool else BATCH
+        refill = max(1, capacity // 4)  # claim a few at a time, not one per freed thread
+        next_claim = 0.0
         while not self._stop.is_set():
             try:
-                busy = self.run_once()
+                room, found = capacity - len(self._pending), None
+                if room and (room >= refill or not self._pending) \
+                        and time.monotonic() >= next_claim:
+                    found = self._claim(room)
+                    if found < room:  # nothing more is due: let new orders gather a moment
+                        next_claim = time.monotonic() + min(GATHER, self.settings.poll_interval)
+                self._settle(refill)
+                if time.monotonic() - self._housekept >= 1.0 or found == 0:
+                    self._housekeeping()
+                    self._housekept = time.monotonic()
             except Exception:  # noqa: BLE001 - keep the worker alive (e.g. database restart)
                 log.exception("worker round failed")
-                busy = 0
+                found = 0
                 self._stop.wait(1.0)
-            if not busy:
-                self.relay.wake.wait(self.settings.poll_interval)
-                self.relay.wake.clear()
-            if busy < BATCH:
-                self._stop.wait(min(GATHER, self.settings.poll_interval))
+            if not self._pending:
+                if found == 0:
+                    self.relay.wake.wait(self.settings.poll_interval)
+                    self.relay.wake.clear()
+                self._stop.wait(max(0.0, next_claim - time.monotonic()))
+        while self._pending or self._done:
+            try:
+                self._settle(FLUSH)
+            except Exception:  # noqa: BLE001 - unrecorded claims lapse and are looked up
+                log.exception("could not record the last deliveries")
+                break
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Ask the thread to finish its round and wait for it."""
+        """Ask the thread to finish the POS calls under way, record them, and wait for it."""
         self._stop.set()
         self.relay.wake.set()
         if self._thread:

@@ -95,6 +95,10 @@ class Store:
         """Close this thread's connection."""
         self.db.close()
 
+    def checkpoint(self) -> None:
+        """Fold SQLite's write-ahead log into the database file (nothing on PostgreSQL)."""
+        self.db.checkpoint()
+
     def migrate(self) -> None:
         """Create the schema (or bring it up to ``SCHEMA_VERSION``)."""
         with self.transaction() as tx:

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from fakes.flaky_pos import FlakyPos, register
+from fakes.flaky_pos import TIMEOUT, FlakyPos, register
 from relay_support import make_app, make_relay, order_body, write_site
 
 from hugo_pos.relay.deliver import Worker, backoff
@@ -194,3 +194,28 @@ def test_a_slow_pos_call_keeps_its_claim(pos_site, sqlite_url, pos):
     assert result["n"] == 2
     assert {o["status"] for o in relay.store.orders(limit=10)} == {"in_pos"}
     assert sorted(pos.created) == sorted(ids) and set(pos.created.values()) == {1}
+
+
+def test_a_slow_pos_call_holds_up_only_its_own_thread(pos_site, sqlite_url, pos):
+    """The running worker keeps its threads busy: an order placed while another order's POS
+    call hangs is claimed and delivered by a free thread, not after the slow call."""
+    pos.faults = ["timeout"]  # the first order's call hangs until the client's read timeout
+    relay = make_relay(pos_site, sqlite_url, clock=time.time)
+    client = make_app(relay).test_client()
+    worker = Worker(relay, threads=2).start()
+    try:
+        (slow,) = place(client, prefix="slow")
+        deadline = time.monotonic() + 10
+        while not pos.seen["timeout"]:  # the slow call is under way
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        placed = time.monotonic()
+        (fast,) = place(client, prefix="fast")
+        while not pos.created[fast]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert time.monotonic() - placed < TIMEOUT / 2  # well before the slow call gave up
+        assert relay.store.order(slow)["deliveries"][0]["status"] == "pending"
+    finally:
+        worker.stop()
+    assert pos.created[slow] == 1 and pos.created[fast] == 1

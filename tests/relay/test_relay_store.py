@@ -199,3 +199,32 @@ def test_without_a_lock_file_writers_fall_back_to_sqlites_busy_handler(tmp_path,
     assert "no writer lock file" in caplog.text
     with connect(store.url).transaction() as tx:  # another connection, same fallback
         assert tx.row("SELECT count(*) AS n FROM orders")["n"] == 1
+
+
+def test_web_writes_leave_the_wal_to_the_workers_checkpoint(tmp_path):
+    """SQLite's own checkpoint, by whichever commit crosses 1,000 WAL pages, waits for fsyncs
+    inside a web request; the relay raises that threshold and checkpoints in the worker."""
+    store = open_store(f"sqlite:///{tmp_path / 'relay.sqlite3'}")
+    main_file = tmp_path / "relay.sqlite3"
+    empty = main_file.stat().st_size
+    for i in range(300):  # a few thousand WAL pages, several times SQLite's default threshold
+        _order(store, f"order-{i:04d}", 100.0 + i)
+    assert (tmp_path / "relay.sqlite3-wal").stat().st_size > 1000 * 4096
+    assert main_file.stat().st_size == empty  # no commit checkpointed
+    store.checkpoint()
+    assert main_file.stat().st_size > 20 * empty
+    assert len(store.orders(limit=1000)) == 300
+
+
+def test_the_worker_checkpoints_once_a_second(site, sqlite_url, clock, monkeypatch):
+    from hugo_pos.relay.deliver import Worker
+
+    relay = make_relay(site, sqlite_url, clock)
+    checkpoints = []
+    monkeypatch.setattr(relay.store, "checkpoint", lambda: checkpoints.append(relay.now()))
+    worker = Worker(relay, threads=1)
+    for step in (0.0, 0.4, 0.5, 0.2, 0.9, 0.1):
+        clock.advance(step)
+        worker.run_once()
+    start = clock.now - 2.1
+    assert checkpoints == pytest.approx([start, start + 1.1, start + 2.1])
