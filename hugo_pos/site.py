@@ -21,6 +21,7 @@ import frontmatter
 import yaml
 from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
 
+from hugo_pos import __version__
 from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant
 from hugo_pos.config import SiteConfig
 from hugo_pos.errors import ConfigError
@@ -111,7 +112,8 @@ class FrontMatterCache:
     Parsing YAML is most of reading a big menu (about 0.2 ms a file); a rebuild re-parses only
     the files that changed. Only the keys hugo_pos reads are kept, and only when JSON holds
     them exactly (a ``date`` value, say, is parsed every time). A missing or unreadable cache
-    file is an empty cache; ``path=None`` is no cache at all.
+    file, or one written by another hugo_pos version, is an empty cache; ``path=None`` is no
+    cache at all.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -121,7 +123,9 @@ class FrontMatterCache:
             loaded = json.loads(path.read_bytes()) if path else None
         except (OSError, ValueError):
             loaded = None
-        self.old: dict = loaded if isinstance(loaded, dict) else {}
+        fresh = isinstance(loaded, dict) and loaded.get("hugo_pos") == __version__
+        files = loaded.get("files") if fresh else None  # type: ignore[union-attr]
+        self.old: dict = files if isinstance(files, dict) else {}
 
     def parse(self, rel: str, root: Path, problems: list[str]) -> dict | None:
         """Return the front matter of the file ``rel`` (relative to ``root``); ``None``, with
@@ -149,7 +153,8 @@ class FrontMatterCache:
     def save(self) -> None:
         """Write the entries seen by this read (files that are gone are dropped)."""
         if self.path and self.entries != self.old:
-            write_atomic(self.path, json.dumps(self.entries, sort_keys=True))
+            write_atomic(self.path, json.dumps({"hugo_pos": __version__, "files": self.entries},
+                                               sort_keys=True))
 
 
 def _front_matter(rel: str, text: str, problems: list[str]) -> dict | None:

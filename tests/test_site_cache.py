@@ -61,3 +61,11 @@ def test_a_corrupt_cache_is_an_empty_cache_and_no_cache_writes_nothing(mini_site
     (mini_site / CACHE_FILE).unlink()
     assert {i.key: i for i in read_site(load_config(mini_site, {}))} == first
     assert not (mini_site / CACHE_FILE).exists()
+
+
+def test_a_cache_of_another_hugo_pos_version_is_not_used(mini_site, parsed, monkeypatch):
+    read(mini_site)
+    monkeypatch.setattr(site_module, "__version__", "0.0.0-other")
+    parsed.clear()
+    read(mini_site)
+    assert len(parsed) == 7
