@@ -1,14 +1,15 @@
 """The long reliability run (DESIGN §9): orders while the POS flaps and the relay is SIGKILLed.
 
 ``--orders`` orders (default 2,000) are sent at ``--rate`` per second (default 8, about four
-minutes) to the relay under gunicorn (bench/relay_app.py, SQLite store, deliveries in the web
-workers). Meanwhile:
+minutes) to the relay under gunicorn (bench/relay_app.py, SQLite store, deliveries in the
+delivery process that gunicorn's master runs beside the web workers). Meanwhile:
 
 * the fake POS (bench/pos_server.py, its own process) gets bursts of faults: HTTP 500, 429 with
   Retry-After, and timeouts in which the POS creates the order but answers after the relay's
   client gave up (the ambiguous case that needs a lookup before any resend);
-* the relay's whole process group (gunicorn master and workers) is SIGKILLed every
-  ``--kill-every`` seconds and restarted a moment later, on the same database file.
+* the relay's whole process group (gunicorn master, web workers and delivery process) is
+  SIGKILLed every ``--kill-every`` seconds and restarted a moment later, on the same database
+  file.
 
 The client behaves like a careful browser: each order has its own Idempotency-Key and is resent
 with the same key until the relay answers (connection refused while the relay is down, 5xx).

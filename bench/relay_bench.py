@@ -10,18 +10,18 @@ both apps pay that equally). For each app:
 2. saturation with ``wrk`` (a unique Idempotency-Key per request, bench/orders.lua).
 
 The relay delivers to a fake POS (bench/pos_server.py, 50 ms per order) while it takes orders:
-by default in the delivery process that gunicorn.conf.py starts beside the web worker
+by default in the delivery process that gunicorn.conf.py starts beside the web workers
 (``HUGO_POS_WORKER=process``). The bench reports how many orders were already in the POS when
 each phase ended and how long each took to get there, then waits for the rest. Every order
 acknowledged with 201 must be in the store and exactly once in the fake POS. The RSS of every
 process under the gunicorn master (web workers and the delivery process) is sampled after each
 phase (DESIGN §8: under 120 MB after 10,000 orders, no growth).
 
-Runs: ``relay`` (the default configuration), ``relay-thread`` (delivery in a thread of the web
-worker, the default before the delivery process), ``relay-off`` (web only; a separate
-``hugo_pos relay worker`` drains the queue afterwards), ``baseline`` and ``baseline-2`` (the
-baseline with 2 gunicorn workers: as many processes as the relay's web worker plus delivery
-process).
+Runs: ``relay`` (the default configuration: 2 web workers and the delivery process),
+``relay-thread`` (delivery in a thread of each web worker instead), ``relay-off`` (web only; a
+separate ``hugo_pos relay worker`` drains the queue afterwards) and ``baseline``. A name ending
+in ``-N`` runs N gunicorn workers: ``baseline-3`` has as many processes as the relay's 2 web
+workers plus its delivery process.
 
 Run: ``python bench/relay_bench.py`` (``--quick``: short phases; ``--rate``, ``--seconds``,
 ``--runs``).
@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -303,7 +304,7 @@ def drain_with_worker(env: dict, site: Path, db: Path, pos_url: str) -> tuple:
         stop(worker)
 
 
-RUNS = ("relay", "relay-thread", "relay-off", "baseline", "baseline-2")
+RUNS = ("relay", "relay-thread", "relay-off", "baseline")
 
 
 def main() -> None:
@@ -316,16 +317,19 @@ def main() -> None:
                         help="the fake POS's seconds per order")
     parser.add_argument("--delivery-threads", type=int, default=32,
                         help="HUGO_POS_WORKER_THREADS: POS calls in flight per delivery worker "
-                             "(at 50 ms per call, 32 carry 600 orders/s)")
-    parser.add_argument("--runs", default="relay,relay-thread,baseline,baseline-2",
-                        help=f"comma-separated, in order, from {', '.join(RUNS)}")
+                             "(at 50 ms per call, 32 carry up to 640 orders/s)")
+    parser.add_argument("--runs", default="relay,baseline,baseline-3",
+                        help=f"comma-separated, in order, from {', '.join(RUNS)}; NAME-N: "
+                             "with N gunicorn workers")
     parser.add_argument("--quick", action="store_true", help="5 s phases")
     args = parser.parse_args()
     if args.quick:
         args.seconds = 5
     runs_asked = [r.strip() for r in args.runs.split(",") if r.strip()]
-    if not set(runs_asked) <= set(RUNS) or "baseline" not in runs_asked:
-        sys.exit(f"--runs: choose from {', '.join(RUNS)}, baseline included")
+    known = [re.sub(r"-[1-9]$", "", r) in RUNS for r in runs_asked]
+    if not all(known) or "baseline" not in runs_asked:
+        sys.exit(f"--runs: choose from {', '.join(RUNS)}, each optionally -N (N workers), "
+                 "baseline included")
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
@@ -349,20 +353,23 @@ def main() -> None:
 
 
 def run_one(name: str, site: Path, body: bytes, tmp: Path, pos_url: str, args) -> dict:
-    """One run of ``RUNS``: its own database, the same site, fake POS and load."""
+    """One run of ``RUNS``: its own database, the same site, fake POS and load. A name ending
+    in ``-N`` runs N gunicorn workers (WEB_CONCURRENCY) instead of gunicorn.conf.py's number."""
     db = tmp / f"{name}.sqlite3"
-    if name.startswith("baseline"):
-        env = dict(os.environ, BASELINE_DB=str(db))
-        if name == "baseline-2":
-            env["WEB_CONCURRENCY"] = "2"
+    mode, workers = re.fullmatch(r"(.+?)(?:-([1-9]))?", name).groups()
+    env = dict(os.environ)
+    if workers:
+        env["WEB_CONCURRENCY"] = workers
+    if mode == "baseline":
+        env["BASELINE_DB"] = str(db)
         return bench_app(name, "baseline_app:app", env, body, tmp, args)
-    env = dict(os.environ, HUGO_POS_SITE=str(site), HUGO_POS_RATE_LIMIT="0",
+    env.update(HUGO_POS_SITE=str(site), HUGO_POS_RATE_LIMIT="0",
                HUGO_POS_DATABASE_URL=f"sqlite:///{db}",
                HUGO_POS_WORKER_THREADS=str(args.delivery_threads))
     env.pop("HUGO_POS_WORKER", None)  # "relay": gunicorn.conf.py's default, process
-    if name == "relay-thread":
+    if mode == "relay-thread":
         env["HUGO_POS_WORKER"] = "thread"
-    if name != "relay-off":
+    if mode != "relay-off":
         return bench_app(name, "relay_app:app", env, body, tmp, args, store=db,
                          after=lambda: wait_delivered(db, pos_url, 300))
     # production's other shape: a `hugo_pos relay worker` beside gunicorn, run afterwards
@@ -390,6 +397,7 @@ def report(runs: dict, args) -> None:
     rows = []
     base = runs["baseline"]
     base_p99 = percentile(base["fixed"]["latencies"], 99)
+    others = [name for name in runs if name.startswith("baseline-")]
     for name, run in runs.items():
         lat, wrk = run["fixed"]["latencies"], run["wrk"]
         p99 = percentile(lat, 99)
@@ -398,8 +406,7 @@ def report(runs: dict, args) -> None:
                      f"{percentile(lat, 50) * 1000:.1f}", f"{p99 * 1000:.1f}",
                      f"{p99 / base_p99:.1f}x", verdict(p99 < 0.05),
                      f"{rate_of(run):.0f}", f"{ratio:.2f}", verdict(ratio >= 0.5),
-                     f"{rate_of(run) / rate_of(runs['baseline-2']):.2f}"
-                     if "baseline-2" in runs else "-",
+                     *(f"{rate_of(run) / rate_of(runs[other]):.2f}" for other in others),
                      f"{wrk['p99_ms']:.0f}", wrk["non2xx"] + wrk["socket_errors"],
                      f"{run['cpu'] / run['orders'] * 1000:.2f}"
                      + (f" ({run['delivery_cpu'] / run['orders'] * 1000:.2f})"
@@ -407,12 +414,13 @@ def report(runs: dict, args) -> None:
                      f"{cpu_per_order(base) / cpu_per_order(run):.2f}"])
     print(table(rows, ["app", f"{args.rate:.0f}/s offered: done/s", "p50 ms", "p99 ms",
                        "p99 vs base", "<50ms", "saturated/s", "vs base", ">=0.5",
-                       "vs base-2", "p99 ms", "errors", "CPU ms/order (delivery)",
-                       "base/this"]))
-    print("(vs base-2: against the baseline with 2 gunicorn workers, as many processes as the "
-          "relay's web worker\nplus delivery process. CPU ms/order: the server's own CPU per "
-          "order acknowledged, deliveries\nincluded, in brackets the delivery's share; "
-          "base/this is the throughput ratio one core would give.)")
+                       *(f"vs base-{other.removeprefix('baseline-')}" for other in others),
+                       "p99 ms", "errors", "CPU ms/order (delivery)", "base/this"]))
+    print("(base: the baseline under the same gunicorn settings; base-N: with N workers, e.g. "
+          "as many processes\nas the relay's web workers plus its delivery process. CPU "
+          "ms/order: the server's own CPU per order\nacknowledged, deliveries included, in "
+          "brackets the delivery's share; base/this is the throughput\nratio one core would "
+          "give.)")
     print()
     for name, run in runs.items():
         if run.get("after") is None:
@@ -428,6 +436,11 @@ def report(runs: dict, args) -> None:
               f"{delivered}; fixed-load orders not exactly once in the POS {not_once}; POS "
               f"duplicates (all runs) {duplicated}; lost {lost}  (target 0: "
               f"{verdict(lost == 0 and duplicated == 0)})")
+        if len(run["progress"]) >= 2:
+            fixed_end, saturation_end = run["progress"][:2]
+            rate = (saturation_end["delivered"] - fixed_end["delivered"]) / run["wrk"]["seconds"]
+            print(f"  delivered during saturation: {rate:.0f}/s while taking "
+                  f"{rate_of(run):.0f}/s")
         for phase, snap in zip(("fixed load", "saturation", "drain"), run["progress"],
                                strict=False):
             lags = snap["lags"]

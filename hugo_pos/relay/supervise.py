@@ -15,10 +15,8 @@ gunicorn.conf.py installs the three server hooks below:
 
 The process is ``python -m hugo_pos.relay.supervise [--path DIR]... APP``: it loads the app
 the web workers serve (the same settings, site and providers) and runs ``deliver.Worker`` until
-SIGTERM, or until the master is gone. It runs at a lower CPU priority than the web workers
-(``NICE``): in a burst, orders are taken first and delivered as the CPU allows. Nothing here
-is specific to SQLite: on PostgreSQL each replica runs its own delivery process, and claims
-(``FOR UPDATE SKIP LOCKED``) share the work.
+SIGTERM, or until the master is gone. Nothing here is specific to SQLite: on PostgreSQL each
+replica runs its own delivery process, and claims (``FOR UPDATE SKIP LOCKED``) share the work.
 """
 
 from __future__ import annotations
@@ -37,10 +35,6 @@ log = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
 STEADY = 10.0  # a process that ran this long before dying restarts at once
-# The delivery process's CPU priority below the web workers': when both want the CPU (a burst
-# of orders), a customer waiting for their 201 goes first and deliveries, safe in the outbox,
-# catch up after. Raising one's own nice value needs no privilege (the container drops all).
-NICE = 10
 
 
 def restart_delay(previous: float, uptime: float, *, first: float = RESTART_DELAY,
@@ -198,7 +192,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the delivery process: ``[--path DIR]... APP``."""
     args = list(sys.argv[1:] if argv is None else argv)
     parent = os.getppid()
-    os.nice(NICE)
     paths = []
     while len(args) > 1 and args[0] == "--path":
         paths.append(args[1])
