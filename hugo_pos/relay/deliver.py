@@ -83,7 +83,7 @@ class Worker:
         """Deliver what is due, process pending webhook events, fire a due rebuild hook, and
         checkpoint the store's WAL if the last checkpoint is a second old."""
         done = self.deliver_due()
-        return done + self._housekeeping()
+        return done + self._housekeeping(checkpoint=True)
 
     def deliver_due(self, limit: int = BATCH) -> int:
         """Claim and deliver up to ``limit`` due deliveries; return how many were attempted.
@@ -96,15 +96,16 @@ class Worker:
             self._settle(FLUSH)
         return claimed
 
-    def _housekeeping(self) -> int:
-        """Process pending webhook events and fire a due rebuild hook; checkpoint the store's
-        WAL once a second. Returns how many events were processed."""
+    def _housekeeping(self, *, checkpoint: bool) -> int:
+        """Process pending webhook events and fire a due rebuild hook; with ``checkpoint``,
+        checkpoint the store's WAL if the last checkpoint is a second old. Returns how many
+        events were processed."""
         from hugo_pos.relay.webhooks import fire_rebuild, process_events
 
         done = process_events(self.relay)
         fire_rebuild(self.relay)
         now = self.relay.now()
-        if now - self._checkpointed >= CHECKPOINT_EVERY:
+        if checkpoint and now - self._checkpointed >= CHECKPOINT_EVERY:
             self.relay.store.checkpoint()
             self._checkpointed = now
         return done
@@ -224,10 +225,24 @@ class Worker:
     # -- the thread ----------------------------------------------------------------------------
 
     def start(self) -> Worker:
-        """Run the worker in a daemon thread until ``stop()``."""
+        """Run the worker in a daemon thread until ``stop()``, and the WAL checkpoints in
+        another."""
         self._thread = threading.Thread(target=self.run, name="hugo-pos-worker", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._checkpoints, name="hugo-pos-checkpoint",
+                         daemon=True).start()
         return self
+
+    def _checkpoints(self) -> None:
+        """Checkpoint the store's WAL every ``CHECKPOINT_EVERY`` s until ``stop()``: copying a
+        second of a busy relay's WAL takes tens of ms (mostly fsync) that neither a web request
+        nor the delivery loop should wait for."""
+        while not self._stop.wait(CHECKPOINT_EVERY):
+            try:
+                self.relay.store.checkpoint()
+            except Exception:  # noqa: BLE001 - a missed checkpoint only lets the WAL grow
+                log.exception("WAL checkpoint failed")
+        self.relay.store.close()
 
     def run(self) -> None:
         """Loop: keep up to ``threads`` POS calls under way while deliveries are due, else wait
@@ -247,7 +262,7 @@ class Worker:
                         next_claim = time.monotonic() + min(GATHER, self.settings.poll_interval)
                 self._settle(refill)
                 if time.monotonic() - self._housekept >= 1.0 or found == 0:
-                    self._housekeeping()
+                    self._housekeeping(checkpoint=False)
                     self._housekept = time.monotonic()
             except Exception:  # noqa: BLE001 - keep the worker alive (e.g. database restart)
                 log.exception("worker round failed")

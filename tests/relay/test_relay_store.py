@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -228,3 +229,21 @@ def test_the_worker_checkpoints_once_a_second(site, sqlite_url, clock, monkeypat
         worker.run_once()
     start = clock.now - 2.1
     assert checkpoints == pytest.approx([start, start + 1.1, start + 2.1])
+
+
+def test_a_running_worker_checkpoints_in_a_thread_of_its_own(site, sqlite_url, monkeypatch):
+    from hugo_pos.relay.deliver import Worker
+
+    relay = make_relay(site, sqlite_url)
+    threads = []
+    monkeypatch.setattr(relay.store, "checkpoint",
+                        lambda: threads.append(threading.current_thread().name))
+    worker = Worker(relay, threads=1).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not threads:  # a real thread on a real clock: the first checkpoint after 1 s
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert set(threads) == {"hugo-pos-checkpoint"}  # not the delivery loop, not a request
