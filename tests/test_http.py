@@ -187,3 +187,39 @@ def test_the_environment_is_read_once_per_origin_and_still_honoured(monkeypatch,
                                                               "get_netrc_auth")
                                      for url in ("http://pos.example.test/v1/items",
                                                  f"{direct}/items"))
+
+
+def test_plain_calls_are_prepared_directly_until_a_cookie_needs_requests_merging(monkeypatch):
+    """A call with nothing to merge skips requests' merging (its CPU cost) yet goes out as
+    requests would send it; once the POS sets a cookie, calls take requests' own path."""
+    from fakes.loopback import serve_wsgi
+
+    seen = []
+
+    def app(environ, start_response):
+        seen.append((environ["PATH_INFO"], environ["QUERY_STRING"],
+                     environ.get("HTTP_USER_AGENT"), environ.get("HTTP_X_TOKEN"),
+                     environ.get("HTTP_COOKIE"),
+                     environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))))
+        headers = [("Content-Type", "application/json")]
+        if environ["PATH_INFO"] == "/login":
+            headers.append(("Set-Cookie", "sid=abc; Path=/"))
+        start_response("200 OK", headers)
+        return [b'{"ok": true}']
+
+    merged = []
+    original = requests.Session.prepare_request
+    monkeypatch.setattr(requests.Session, "prepare_request",
+                        lambda self, request: merged.append(request.url) or original(self,
+                                                                                      request))
+    with serve_wsgi(app) as base:
+        made = HttpClient(base, account=f"direct-{uuid.uuid4().hex}", label="POS",
+                          headers={"X-Token": "t0ken"})
+        made.request("POST", "/orders", json={"a": 1}, params={"q": "1"})
+        made.request("GET", "/login")
+        made.request("GET", "/after")
+    agent = requests.utils.default_user_agent()
+    assert seen == [("/orders", "q=1", agent, "t0ken", None, b'{"a": 1}'),
+                    ("/login", "", agent, "t0ken", None, b""),
+                    ("/after", "", agent, "t0ken", "sid=abc", b"")]
+    assert merged == [f"{base}/after"]
