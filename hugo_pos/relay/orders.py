@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote
 
 from hugo_pos.config import FULFILMENTS, Location
 from hugo_pos.errors import OrderRejected
@@ -312,6 +311,18 @@ def pos_order(stored: dict, pos_name: str) -> PosOrder:
                     note=stored["note"])
 
 
+# Every byte but the unreserved ones as %XX: urllib.parse.quote(text, safe="") in one
+# str.translate, where quote loops over the bytes in Python (a fifth of pricing an order).
+_QUOTED = {b: chr(b) if b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+           else f"%{b:02X}" for b in range(256)}
+
+
+def quote_all(text: str) -> str:
+    """``urllib.parse.quote(text, safe="")``: UTF-8, every byte but ``A-Za-z0-9_.-~``
+    percent-encoded."""
+    return text.encode().decode("latin-1").translate(_QUOTED)
+
+
 def whatsapp_url(number: str, order_id: str, location_name: str, priced: PricedOrder,
                  status_url: str = "") -> str:
     """The wa.me link that sends the order to the location (digits-only number, < 2,000 chars).
@@ -321,8 +332,8 @@ def whatsapp_url(number: str, order_id: str, location_name: str, priced: PricedO
     """
     base = f"https://wa.me/{re.sub(r'[^0-9]', '', number)}?text="
     for keep_notes, max_lines in ((True, None), (False, None), (False, 10), (False, 3), (False, 0)):
-        url = base + quote(_whatsapp_text(order_id, location_name, priced, status_url,
-                                          keep_notes, max_lines), safe="")
+        url = base + quote_all(_whatsapp_text(order_id, location_name, priced, status_url,
+                                              keep_notes, max_lines))
         if len(url) < MAX_WHATSAPP_URL:
             return url
     return url[:MAX_WHATSAPP_URL - 1]  # unreachable in practice: fields are length-limited

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from relay_support import make_app, make_relay, order_body
+
+from hugo_pos.relay.orders import quote_all
 
 
 def post(client, body, key="key-1", **headers):
@@ -206,3 +210,8 @@ def test_trusted_proxy_forwarded_for_picks_the_client(site, sqlite_url, clock):
     b = post(client, order_body(), key="b1", **{"X-Forwarded-For": "203.0.113.6"})
     a2 = post(client, order_body(), key="a2", **{"X-Forwarded-For": "203.0.113.5"})
     assert (a.status_code, b.status_code, a2.status_code) == (201, 201, 429)
+
+
+@given(st.text())
+def test_quote_all_encodes_as_urllib_does(text):
+    assert quote_all(text) == quote(text, safe="")
