@@ -176,9 +176,10 @@ def delivery_pid(master: int) -> int | None:
 
 
 @pytest.fixture
-def served(tmp_path: Path):
+def served(tmp_path: Path, store_url: str):
     """gunicorn with the repository's gunicorn.conf.py (HUGO_POS_WORKER unset: its default)
-    serving a relay that delivers to a FlakyPos; yields (master, base URL, POS, database URL)."""
+    serving a relay that delivers to a FlakyPos, on SQLite and on PostgreSQL; yields (master,
+    base URL, POS, database URL)."""
     from test_relay_crash import free_port
 
     pos = FlakyPos()
@@ -186,7 +187,7 @@ def served(tmp_path: Path):
                                                           "url": pos.start()}})
     (tmp_path / "app" / "relay_test_app.py").parent.mkdir()
     (tmp_path / "app" / "relay_test_app.py").write_text(APP.format(tests=str(TESTS)))
-    database_url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    database_url = store_url
     env = {k: v for k, v in os.environ.items() if k != "HUGO_POS_WORKER"}
     env.update(HUGO_POS_SITE=str(site), HUGO_POS_DATABASE_URL=database_url,
                HUGO_POS_RATE_LIMIT="0", HUGO_POS_POLL_INTERVAL="0.05", WEB_CONCURRENCY="1",
@@ -220,17 +221,21 @@ def test_gunicorn_runs_deliveries_in_a_process_it_restarts_and_stops(served):
     web = [p for p in descendants(master.pid) if p != delivery_pid(master.pid)]
     first = until(lambda: delivery_pid(master.pid), what="the delivery process")
     assert len(web) == 1 and first not in web
+    store = open_store(database_url)
+
+    def delivered(order_id: str) -> bool:
+        """In the POS, and recorded so (a moment after the POS answered)."""
+        return pos.created[order_id] == 1 and store.order(order_id)["status"] == "in_pos"
+
     one = place(url, "process-1")
-    until(lambda: pos.created[one] == 1, what="the first order in the POS")
+    until(lambda: delivered(one), what="the first order to be delivered")
 
     os.kill(first, signal.SIGKILL)  # the master starts another at once, then it delivers
     second = until(lambda: (delivery_pid(master.pid) or first) != first
                    and delivery_pid(master.pid), what="a new delivery process")
     two = place(url, "process-2")
-    until(lambda: pos.created[two] == 1, what="the second order in the POS")
+    until(lambda: delivered(two), what="the second order to be delivered")
     assert dict(pos.created) == {one: 1, two: 1}
-    statuses = {o["id"]: o["status"] for o in open_store(database_url).orders()}
-    assert statuses == {one: "in_pos", two: "in_pos"}
 
     master.send_signal(signal.SIGTERM)  # graceful: web workers, then the delivery process
     assert master.wait(timeout=30) == 0
