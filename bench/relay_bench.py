@@ -45,7 +45,7 @@ from collections import Counter
 from pathlib import Path
 
 import requests
-from common import REPO, TESTS, machine, percentile, rss_of, table, verdict
+from common import REPO, TESTS, machine, median, percentile, rss_of, table, verdict
 
 sys.path.insert(0, str(TESTS / "relay"))
 from relay_support import descendants, is_delivery, order_body, write_site  # noqa: E402
@@ -321,6 +321,9 @@ def main() -> None:
     parser.add_argument("--runs", default="relay,baseline,baseline-3",
                         help=f"comma-separated, in order, from {', '.join(RUNS)}; NAME-N: "
                              "with N gunicorn workers")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of all the runs, one after the other (the machine's speed "
+                             "drifts: compare within a round)")
     parser.add_argument("--quick", action="store_true", help="5 s phases")
     args = parser.parse_args()
     if args.quick:
@@ -338,18 +341,40 @@ def main() -> None:
           f"fake POS {args.pos_latency * 1000:.0f} ms per order, "
           f"HUGO_POS_WORKER_THREADS={args.delivery_threads}\n")
     pos, pos_url = start_pos(args.pos_latency)
-    runs = {}
+    rounds = []
     try:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             site = tmp / "site"
             body = relay_site(site, pos_url)
-            for name in runs_asked:
-                runs[name] = run_one(name, site, body, tmp, pos_url, args)
+            for number in range(args.repeat):
+                (tmp / str(number)).mkdir()
+                rounds.append({name: run_one(name, site, body, tmp / str(number), pos_url, args)
+                               for name in runs_asked})
+                if args.repeat > 1:
+                    print(f"round {number + 1}, load average {os.getloadavg()[0]:.2f}:")
+                report(rounds[-1], args)
+                print()
     finally:
         pos.terminate()
         pos.wait()
-    report(runs, args)
+    if args.repeat > 1:
+        summarize(rounds)
+
+
+def summarize(rounds: list[dict]) -> None:
+    """Print each run's saturated throughput ratio to each baseline, round by round, and the
+    median."""
+    bases = [name for name in rounds[0] if name.startswith("baseline")]
+    rows = []
+    for name in rounds[0]:
+        for base in bases:
+            if name == base:
+                continue
+            ratios = [rate_of(runs[name]) / rate_of(runs[base]) for runs in rounds]
+            rows.append([name, base, " ".join(f"{r:.2f}" for r in ratios),
+                         f"{median(ratios):.2f}"])
+    print(table(rows, ["app", "vs", "saturated throughput ratio by round", "median"]))
 
 
 def run_one(name: str, site: Path, body: bytes, tmp: Path, pos_url: str, args) -> dict:
