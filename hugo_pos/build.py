@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -68,7 +69,7 @@ def build(site: str | Path, *, strict: bool = False, offline: bool = False,
     catalogs. ``progress(location, pos, status, seconds)`` is called as each catalog arrives.
     Raises HugoPosError (nothing written) on invalid input or an unusable POS.
     """
-    with _gc_paused():
+    with _interpreter_tuned():
         return _build(Path(site), strict=strict, offline=offline, env=env, progress=progress,
                       on_config=on_config)
 
@@ -221,15 +222,20 @@ def _read_cache(root: Path, key: tuple[str, str]) -> Catalog | None:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def _interpreter_tuned() -> Iterator[None]:
     # A build allocates a few hundred thousand acyclic objects (parsed JSON, catalogs): the
     # cyclic collector's full passes over them cost about 0.1 s of a 6,000-item build
     # (bench/RESULTS.md) and free nothing.
-    enabled = gc.isenabled()
+    # The download threads each wake dozens of times per page (a socket read each time) while
+    # projecting and reading the site keep the GIL busy: at the default 5 ms switch interval
+    # each wake-up could wait that long, stretching a 50 ms page to 60-100 ms.
+    enabled, interval = gc.isenabled(), sys.getswitchinterval()
     gc.disable()
+    sys.setswitchinterval(min(interval, 0.001))
     try:
         yield
     finally:
+        sys.setswitchinterval(interval)
         if enabled:
             gc.enable()
 

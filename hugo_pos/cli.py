@@ -6,7 +6,9 @@ Subcommands import their machinery when they run, so ``hugo_pos --version`` stay
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 import time
 from importlib import import_module
 from pathlib import Path
@@ -219,5 +221,27 @@ def doctor(site: Path, relay_url: str | None) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``hugo_pos`` console script."""
-    cli()
+    """Entry point of the ``hugo_pos`` console script.
+
+    Once the command is done, the process ends without the interpreter's teardown: freeing a
+    build's few hundred thousand objects one by one took about 35 ms, for nothing. Files are
+    closed by then; logs and output are flushed here. A command that leaves threads running
+    gets the normal exit, which waits for them.
+    """
+    try:
+        cli()
+    except SystemExit as done:
+        code = done.code
+        if code is not None and not isinstance(code, int):
+            raise  # a message to print: let Python do it
+    else:
+        code = 0
+    if any(t.is_alive() and t is not threading.main_thread() for t in threading.enumerate()):
+        sys.exit(code)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1  # e.g. stdout closed by `| head`
+    os._exit(code or 0)

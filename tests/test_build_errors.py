@@ -142,3 +142,25 @@ def test_minor_units_teach_an_unknown_currency_and_cannot_contradict_a_known_one
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
         "Error: data/locations.yaml: minor_units: TTD has 2 decimals, not 0; remove minor_units")
+
+
+def test_the_console_script_keeps_exit_code_and_output(mini_site):
+    """``main()`` ends the process without the interpreter's teardown (os._exit): the exit code
+    and every line written before it must survive, through pipes."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "hugo_pos", "build", "--site", str(mini_site)],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("hugo_pos build: 2 location(s)")
+    assert ok.stdout.rstrip().splitlines()[-1].startswith("  written: ")
+
+    menu = (mini_site / OUTPUTS[0]).read_bytes()
+    (mini_site / "data/locations.yaml").write_text("currency: TTD\nlocations: [")
+    bad = subprocess.run([sys.executable, "-m", "hugo_pos", "build", "--site", str(mini_site)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Error: data/locations.yaml: line ")
+    assert bad.stderr.rstrip().splitlines()[-1].startswith("Hint: ")
+    assert (mini_site / OUTPUTS[0]).read_bytes() == menu

@@ -30,8 +30,9 @@ from loyverse_payloads import (
 from responses import matchers
 
 from hugo_pos.errors import PosUnavailable, ProviderError
+from hugo_pos.http import HttpClient
 from hugo_pos.providers.loyverse import LoyverseProvider
-from hugo_pos.providers.loyverse_catalog import Projection
+from hugo_pos.providers.loyverse_catalog import Projection, last_cursor
 
 
 def serve(rsps, *, items=(), modifiers=(), taxes=(), categories=(), levels=None,
@@ -303,3 +304,62 @@ def test_item_pages_are_projected_while_the_next_page_downloads(monkeypatch):
     assert only(catalog, "Unagi").variants[0].reason is None
     assert only(catalog, "Uni").variants[0].reason == "sold_out"
     assert [i.name for i in catalog.items] == ["Unagi", "Ebi", "Tai", "Uni"]
+
+
+def page_number(request) -> int:
+    """The item page a request asks for: 0, or N for ``cursor=cursor-N`` (see serve)."""
+    return int(request.params.get("cursor", "cursor-0").rsplit("-", 1)[1])
+
+
+@responses.activate
+def test_the_next_item_page_is_requested_before_this_one_is_parsed(monkeypatch):
+    """Pages end with their cursor (notes §2): the next request must not wait for the parse,
+    so parsing page N is held until page N+1 has been asked for (5 s at most)."""
+    requested: list[int] = []
+    on_time: list[bool] = []
+    json_of = HttpClient.json_of
+
+    def slow_parse(self, response, parse_float=None):
+        if "/items" in response.request.url:
+            number = page_number(response.request)
+            deadline = time.monotonic() + 5
+            while number < 2 and number + 1 not in requested and time.monotonic() < deadline:
+                time.sleep(0.005)
+            on_time.append(number == 2 or number + 1 in requested)
+        return json_of(self, response, parse_float)
+
+    def respond(number, body):
+        return lambda request: (requested.append(number), (200, {}, json.dumps(body)))[1]
+
+    monkeypatch.setattr(HttpClient, "json_of", slow_parse)
+    rolls = [item(f"Roll {n}", [variant(f"R-{n:04d}", 50.0)]) for n in range(3)]
+    serve(responses, item_pages=[[r] for r in rolls], respond=respond, levels={STORE: []})
+    catalog = provider().fetch_catalog()
+    assert on_time == [True, True, True]
+    assert [i.name for i in catalog.items] == ["Roll 0", "Roll 1", "Roll 2"]
+
+
+@responses.activate
+def test_a_cursor_that_is_not_the_last_member_is_still_followed():
+    """Another member order (cursor first) is valid JSON: the page is parsed to find it."""
+    def respond(number, body):
+        first = {"cursor": body["cursor"]} if "cursor" in body else {}
+        return lambda request: (200, {}, json.dumps({**first, "items": body["items"]}))
+
+    rolls = [item(f"Roll {n}", [variant(f"R-{n:04d}", 50.0)]) for n in range(3)]
+    serve(responses, item_pages=[[r] for r in rolls], respond=respond, levels={STORE: []})
+    catalog = provider().fetch_catalog()
+    assert [i.name for i in catalog.items] == ["Roll 0", "Roll 1", "Roll 2"]
+    assert len([c for c in responses.calls if "/items" in c.request.url]) == 3
+
+
+@pytest.mark.parametrize(("tail", "cursor"), [
+    (b'{"items": [], "cursor": "bzoyNTA="}', "bzoyNTA="),
+    (b'{"items":[],\n "cursor" : "Q-9_" }\n', "Q-9_"),
+    (b'{"items": [{"modifiers": {"cursor": "inner"}}]}', None),  # not a top-level member
+    (b'{"cursor": "first", "items": []}', None),  # not the last member: parse to know
+    (b'{"items": ["a\\", "cursor": "fake"]}', None),  # inside a string
+    (b'[{"cursor": "x"}]', None),  # a bare array (GET /webhooks/)
+])
+def test_last_cursor_reads_only_the_last_top_level_member(tail, cursor):
+    assert last_cursor(tail) == cursor

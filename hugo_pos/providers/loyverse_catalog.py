@@ -8,6 +8,7 @@ and ``available_for_sale``, VARIABLE pricing, ``modifier_ids`` vs ``modifiers_id
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,30 +60,55 @@ def list_all(client: HttpClient, path: str, key: str, params: dict | None = None
     """Return every object of a list endpoint, following ``cursor`` until it is absent.
 
     Pages are requested with ``limit=250``; ``on_page`` (if given) is called with each page's
-    objects as it arrives. A repeated cursor (a server bug) raises ProviderError instead of
+    objects, pages in order. Each page is parsed in a thread of its own while the next one
+    downloads: the next cursor is read from the end of the raw body (see ``last_cursor``),
+    else from the parsed page. A repeated cursor (a server bug) raises ProviderError instead of
     looping for ever.
     """
-    found: list[dict] = []
+    pages: list[Future] = []
     seen: set[str] = set()
     cursor = None
-    while True:
-        query = {**(params or {}), "limit": PAGE_LIMIT}
-        if cursor:
-            query["cursor"] = cursor
-        body = client.get_json(path, query, parse_float=Decimal)
-        if isinstance(body, list):  # GET /webhooks/ answers a bare array (notes §2)
-            return found + body
-        page = body.get(key) or []
-        found.extend(page)
-        if on_page:
-            on_page(page)
-        cursor = body.get("cursor")
-        if not cursor:
-            return found
-        if cursor in seen:
-            raise ProviderError(f"{client.label} repeated the cursor of {path}",
-                                "try again later; if it persists, report it to Loyverse")
-        seen.add(cursor)
+    with ThreadPoolExecutor(max_workers=1) as parser:
+        while True:
+            query = {**(params or {}), "limit": PAGE_LIMIT}
+            if cursor:
+                query["cursor"] = cursor
+            response = client.request("GET", path, params=query)
+            pages.append(parser.submit(_parse_page, client, response, key, on_page))
+            cursor = last_cursor(response.content)
+            if cursor is None:
+                cursor = pages[-1].result()[1]
+            if not cursor:
+                return [obj for page in pages for obj in page.result()[0]]
+            if cursor in seen:
+                raise ProviderError(f"{client.label} repeated the cursor of {path}",
+                                    "try again later; if it persists, report it to Loyverse")
+            seen.add(cursor)
+
+
+# A page ends with its cursor: {"items": [...], "cursor": "..."} (notes §2). When the body's
+# last characters are `{` or `,`, then `"cursor": "<no quote or backslash>"` and the closing
+# `}`, that cursor is necessarily the last member of the top-level object: the one json.loads
+# keeps.
+_LAST_CURSOR = re.compile(rb'[{,]\s*"cursor"\s*:\s*"([^"\\]*)"\s*}\s*$')
+
+
+def last_cursor(body: bytes) -> str | None:
+    """Return the cursor of a raw page when it is the body's last member, else None (unknown:
+    parse the page to know)."""
+    found = _LAST_CURSOR.search(body[-512:])
+    return found.group(1).decode("utf-8", "replace") if found else None
+
+
+def _parse_page(client: HttpClient, response: Any, key: str,
+                on_page: Callable[[list[dict]], None] | None) -> tuple[list[dict], str | None]:
+    body = client.json_of(response, parse_float=Decimal)
+    if isinstance(body, list):  # GET /webhooks/ answers a bare array (notes §2)
+        return body, None
+    page = body.get(key) or []
+    if on_page:
+        on_page(page)
+    return page, body.get("cursor")
 
 
 def pull_account(client: HttpClient, store_ids: Iterable[str],
