@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +32,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 POOL_SIZE = 64
 # Arguments PooledSession.request prepares directly; any other goes through requests' merging.
 _DIRECT = frozenset({"params", "data", "json", "headers", "timeout", "allow_redirects"})
+# A URL requests sends unchanged (a lower-case ASCII host, a path with nothing to quote and no
+# dot segment, no query): PooledSession builds its request without requests' URL parsing.
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[1-9][0-9]{0,4})?"
+                        r"(?!.*/\.)/[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
 _sessions: dict[str, requests.Session] = {}
 _limiters: dict[str, RateLimiter] = {}
 _lock = threading.Lock()
@@ -105,11 +111,11 @@ class PooledSession(requests.Session):
         return found
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
-        """requests' ``Session.request``, preparing the request directly when neither the call
-        nor the session has anything to merge into it (cookies, auth, hooks, files, per-call
-        proxies or TLS settings): the merging cost each POS call 0.3-0.5 ms of CPU, a third of
-        a delivery's (bench/RESULTS.md). The first cookie a POS sets sends every later call
-        down requests' own path, which returns it."""
+        """requests' ``Session.request``, prepared and sent directly when neither the call nor
+        the session has anything to merge into it (cookies, auth, hooks, files, per-call
+        proxies or TLS settings): requests' merging and preparation were most of a POS call's
+        client CPU (bench/RESULTS.md). The first cookie a POS sets sends every later call down
+        requests' own path, which returns it."""
         if kwargs.keys() - _DIRECT or self.cookies or self.auth or self.params or self.proxies \
                 or self.cert or self.stream or any(self.hooks.values()):
             return super().request(method, url, **kwargs)
@@ -120,14 +126,36 @@ class PooledSession(requests.Session):
                 headers.pop(name, None)
             else:
                 headers[name] = value
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method=method.upper(), url=url, headers=headers,
-                         data=kwargs.get("data") or {}, json=kwargs.get("json"),
-                         params=kwargs.get("params") or {}, auth=netrc)
-        return self.send(prepared, timeout=kwargs.get("timeout"),
-                         allow_redirects=kwargs.get("allow_redirects", True),
-                         proxies=dict(proxies), verify=bundle or self.verify, stream=False,
-                         cert=None)
+        data, params = kwargs.get("data"), kwargs.get("params")
+        if netrc is None and not data and not params and _PLAIN_URL.fullmatch(url):
+            prepared = _plain_request(method.upper(), url, headers, kwargs.get("json"))
+        else:
+            prepared = requests.PreparedRequest()
+            prepared.prepare(method=method.upper(), url=url, headers=headers, data=data or {},
+                             json=kwargs.get("json"), params=params or {}, auth=netrc)
+        return self._send_plain(prepared, timeout=kwargs.get("timeout"),
+                                allow_redirects=kwargs.get("allow_redirects", True),
+                                proxies=dict(proxies), verify=bundle or self.verify)
+
+    def _send_plain(self, prepared: requests.PreparedRequest, *, timeout: Any,
+                    allow_redirects: bool, proxies: dict, verify: Any) -> requests.Response:
+        """``Session.send`` for a session without hooks: the transport adapter's answer, its
+        cookies kept, redirects followed as requests follows them, the body read."""
+        settings = {"stream": False, "timeout": timeout, "verify": verify, "cert": None,
+                    "proxies": proxies}
+        started = time.perf_counter()
+        response = self.get_adapter(prepared.url).send(prepared, **settings)
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            requests.cookies.extract_cookies_to_jar(self.cookies, prepared, response.raw)
+        if allow_redirects and response.is_redirect:
+            if prepared._cookies is None:  # resolve_redirects keeps the redirects' cookies there
+                prepared._cookies = requests.cookies.RequestsCookieJar()
+            history = [response, *self.resolve_redirects(response, prepared, **settings)]
+            response = history.pop()
+            response.history = history
+        response.content  # noqa: B018 - read the body now (stream=False), as requests does
+        return response
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         """requests' preparation, with the origin's netrc credentials when none are given."""
@@ -143,6 +171,22 @@ class PooledSession(requests.Session):
         if verify is True or verify is None:
             verify = bundle or verify
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
+def _plain_request(method: str, url: str, headers: requests.structures.CaseInsensitiveDict,
+                   json_body: Any) -> requests.PreparedRequest:
+    """The request ``PreparedRequest.prepare`` would build for a plain URL (``_PLAIN_URL``), a
+    JSON body or none, and no auth: the same method, URL, headers and bytes."""
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url, prepared.headers = method, url, headers
+    if json_body is not None:
+        prepared.body = requests.compat.json.dumps(json_body, allow_nan=False).encode("utf-8")
+        if "content-type" not in headers:
+            headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(prepared.body))
+    elif method not in ("GET", "HEAD") and headers.get("Content-Length") is None:
+        headers["Content-Length"] = "0"
+    return prepared
 
 
 def session_for(account: str) -> requests.Session:

@@ -223,3 +223,50 @@ def test_plain_calls_are_prepared_directly_until_a_cookie_needs_requests_merging
                     ("/login", "", agent, "t0ken", None, b""),
                     ("/after", "", agent, "t0ken", "sid=abc", b"")]
     assert merged == [f"{base}/after"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/orders", "https://pos.example.com/v1/a",
+                                 "https://pos.example.com:8443/v1/a-b_c~d/e:f@g", "http://h/"])
+@pytest.mark.parametrize(("method", "body"), [("POST", {"a": 1, "b": "é"}), ("GET", None),
+                                              ("POST", None), ("PUT", [1, 2])])
+def test_a_plain_request_is_built_as_requests_prepares_it(url, method, body):
+    """The session builds plain calls itself; they must go out exactly as requests' own
+    preparation would send them: method, URL, headers and body bytes."""
+    from hugo_pos.http import _PLAIN_URL, _plain_request
+
+    def headers():
+        return requests.structures.CaseInsensitiveDict({"User-Agent": "u", "X-Token": "t"})
+
+    assert _PLAIN_URL.fullmatch(url)
+    ours = _plain_request(method, url, headers(), body)
+    theirs = requests.PreparedRequest()
+    theirs.prepare(method=method, url=url, headers=headers(), json=body, data={}, params={})
+    assert (ours.method, ours.url, dict(ours.headers), ours.body) == (
+        theirs.method, theirs.url, dict(theirs.headers), theirs.body)
+
+
+@pytest.mark.parametrize("url", ["http://POS.example.com/x", "http://h/./x", "http://h/a/../b",
+                                 "http://h/a b", "http://h/%41", "http://h/x?q=1", "http://h",
+                                 "http://h:080/x", "http://h/é", "http://user:pw@h/x"])
+def test_urls_requests_would_rewrite_take_its_own_preparation(url):
+    from hugo_pos.http import _PLAIN_URL
+
+    assert not _PLAIN_URL.fullmatch(url)
+
+
+def test_a_plain_call_follows_redirects_as_requests_does():
+    from fakes.loopback import serve_wsgi
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/old":
+            start_response("302 Found", [("Location", "/new"), ("Content-Length", "0")])
+            return [b""]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"at": "%s"}' % environ["PATH_INFO"].encode()]
+
+    with serve_wsgi(app) as base:
+        made = HttpClient(base, account=f"redirect-{uuid.uuid4().hex}", label="POS")
+        response = made.request("GET", "/old")
+    assert response.json() == {"at": "/new"}
+    assert [r.status_code for r in response.history] == [302]
+    assert response.url == f"{base}/new"
