@@ -8,6 +8,7 @@ the build machine lands in its configuration.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 THEME_NAME = "hugo-pos"
 MODULE_DIRS = ("layouts", "static", "data", "i18n")
 _GENERATED = ("menu.json", "config.js", "img")
+_README = ("Copied by `hugo_pos build` from the installed hugo-pos package. Do not edit:\n"
+           "it is replaced on every build. Add `themes/hugo-pos/` to .gitignore.\n")
 
 
 def module_source() -> Path:
@@ -27,20 +30,26 @@ def module_source() -> Path:
 
 
 def install_module(site_root: Path) -> Path:
-    """Copy the Hugo module to ``site_root/themes/hugo-pos`` (replacing an older copy)."""
+    """Copy the Hugo module to ``site_root/themes/hugo-pos`` (replacing an older copy).
+
+    A copy whose files all match the module's (name, size and modification time: the copy
+    keeps the times) is left as it is.
+    """
     source = module_source()
     themes = site_root / "themes"
-    themes.mkdir(parents=True, exist_ok=True)
     target = themes / THEME_NAME
+    readme = target / "README.md"
+    if readme.is_file() and readme.stat().st_size == len(_README) and \
+            _listing(target) == _listing(source):
+        return target
+    themes.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=themes, prefix=f".{THEME_NAME}."))
     try:
         for name in MODULE_DIRS:
             if (source / name).is_dir():
                 shutil.copytree(source / name, staging / name,
                                 ignore=shutil.ignore_patterns(*_GENERATED, "__pycache__"))
-        (staging / "README.md").write_text(
-            "Copied by `hugo_pos build` from the installed hugo-pos package. Do not edit:\n"
-            "it is replaced on every build. Add `themes/hugo-pos/` to .gitignore.\n")
+        (staging / "README.md").write_text(_README)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -48,3 +57,19 @@ def install_module(site_root: Path) -> Path:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _listing(root: Path) -> set[tuple[str, int, int]]:
+    """``(path, size, mtime_ns)`` of the module files under ``root``."""
+    found = set()
+    for name in MODULE_DIRS:
+        top = os.path.join(root, name)
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d not in _GENERATED and d != "__pycache__"]
+            for file in files:
+                if file in _GENERATED:
+                    continue
+                path = os.path.join(folder, file)
+                stat = os.stat(path)
+                found.add((os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns))
+    return found

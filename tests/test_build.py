@@ -109,3 +109,22 @@ def test_a_leaf_bundle_image_becomes_a_site_url(mini_site):
     menu = build(mini_site).menu
     assert menu.locations["town"].items["menu/drinks/sorrel"].image == \
         "/menu/drinks/sorrel/sorrel.jpg"
+
+
+def test_the_module_copy_is_refreshed_only_when_it_differs(mini_site, run_cli):
+    """themes/hugo-pos is kept when every file matches the module, replaced when one differs."""
+    run_cli("build", "--site", str(mini_site))
+    theme = mini_site / "themes/hugo-pos"
+    script = theme / "static/hugo-pos/checkout.js"
+    original = script.read_bytes()
+    marker = theme / "layouts/stray.html"  # not in the module: only a refresh removes it
+    marker.write_text("stray")
+    run_cli("build", "--site", str(mini_site))
+    assert not marker.exists()
+    kept = theme.stat().st_ino
+    run_cli("build", "--site", str(mini_site))
+    assert theme.stat().st_ino == kept  # nothing differed: the copy stayed
+    script.write_text("// edited by hand")
+    run_cli("build", "--site", str(mini_site))
+    assert script.read_bytes() == original
+    assert theme.stat().st_ino != kept
