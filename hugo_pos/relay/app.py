@@ -7,31 +7,28 @@ Served by gunicorn (``gunicorn 'hugo_pos.relay.app:create_app()'``, see gunicorn
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import threading
 import time
+from collections.abc import Callable
 from importlib.resources import files
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from hugo_pos.errors import OrderRejected
+from hugo_pos.relay.intake import MAX_BODY, OrderIntake, cors_headers, log_access, redact_path
 from hugo_pos.relay.metrics import render_metrics
 from hugo_pos.relay.service import Relay
 from hugo_pos.relay.settings import RelaySettings
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("hugo_pos.relay.access")
 
-MAX_BODY = 32 * 1024
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+__all__ = ["MAX_BODY", "create_app", "error", "redact_path"]
 _CODES = {400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
           413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
           500: "internal", 503: "unavailable"}
-_TOKEN_PATH = re.compile(r"^(/(?:v1/)?webhooks/[a-z0-9_-]+/)[^/?]+")
 
 
 def error(code: str, message: str, field: str | None, status: int, **extra) -> Response:
@@ -39,11 +36,6 @@ def error(code: str, message: str, field: str | None, status: int, **extra) -> R
     response = jsonify({"error": {"code": code, "message": message, "field": field, **extra}})
     response.status_code = status
     return response
-
-
-def redact_path(path: str) -> str:
-    """A request path fit for logs: URL tokens of webhook routes replaced by ``***``."""
-    return _TOKEN_PATH.sub(r"\1***", path)
 
 
 def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = None) -> Flask:
@@ -64,8 +56,13 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
     app.register_blueprint(webhooks)
     app.register_blueprint(webhooks, url_prefix="/v1", name="webhooks_v1")
     app.register_blueprint(board)
-    _worker_starter(app, relay)
+    ensure_worker = _worker_starter(relay)
+    app.before_request(ensure_worker)
     origins = set(relay.config.site_origins) | set(relay.settings.cors_origins)
+    # POST /v1/orders is taken in front of Flask (intake.py); the route below serves the orders
+    # that layer leaves to Flask (chunked, too large, cut short).
+    intake = OrderIntake(app, relay, origins, ensure_worker)
+    app.wsgi_app = intake
 
     @app.before_request
     def _start() -> None:
@@ -73,21 +70,13 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if origin and origin in origins and request.path.startswith("/v1/"):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Idempotency-Key"
-            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-            response.headers["Access-Control-Max-Age"] = "600"
+        allowed = cors_headers(origins, request.headers.get("Origin"), request.path)
+        for name, value in allowed:
+            response.headers[name] = value
+        if allowed:
             response.vary.add("Origin")
-        if access_log.isEnabledFor(logging.INFO):
-            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            path = redact_path(request.path)
-            access_log.info("%s %s %s", request.method, path, response.status_code,
-                            extra={"method": request.method, "path": path,
-                                   "status": response.status_code, "ms": round(elapsed, 2),
-                                   "order_id": g.get("order_id")})
+        log_access(request.method, request.path, response.status_code,
+                   g.get("started", time.perf_counter()), g.get("order_id"))
         return response
 
     @app.errorhandler(OrderRejected)
@@ -110,24 +99,8 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
 
     @app.post("/v1/orders")
     def post_order() -> Response:
-        client = relay.clients.of(request.remote_addr, request.headers.get("X-Forwarded-For"))
-        wait = relay.limiter.check(client)
-        if wait:
-            response = error("rate_limited", f"too many orders; retry in {wait} s", None, 429)
-            response.headers["Retry-After"] = str(wait)
-            return response
-        key = request.headers.get("Idempotency-Key", "")
-        if not _KEY.match(key):
-            return error("idempotency_key_required", "send an Idempotency-Key header (a "
-                         "random string, e.g. a UUID) with every order", "Idempotency-Key", 400)
-        try:
-            data = json.loads(request.get_data())
-        except (ValueError, UnicodeDecodeError):
-            return error("invalid_json", "the body is not valid JSON", "body", 400)
-        # host_url costs a URL decode per request; it only matters without a relay_url.
-        base_url = "" if relay.config.relay_url else request.host_url
-        status, text, g.order_id = relay.place_order(data, key, base_url)
-        return Response(text, status, mimetype="application/json")
+        status, headers, body, g.order_id = intake.take(request.environ, request.get_data)
+        return Response(body, status, headers)
 
     @app.get("/v1/orders/<order_id>")
     def get_order(order_id: str) -> Response:
@@ -191,19 +164,19 @@ def openapi_document() -> dict:
     return yaml.safe_load(openapi_text())
 
 
-def _worker_starter(app: Flask, relay: Relay) -> None:
-    """Start the delivery thread in the serving process on its first request.
+def _worker_starter(relay: Relay) -> Callable[[], None]:
+    """A function that starts the delivery thread in the serving process on its first request
+    (a no-op unless ``HUGO_POS_WORKER=thread``).
 
     Started lazily (not in create_app) so that a server that imports the app and then forks
     (gunicorn --preload) runs the thread in each worker process, never in the dead parent.
     """
     if relay.settings.worker != "thread":
-        return
+        return lambda: None
     state = {"pid": None}
     lock = threading.Lock()
 
-    @app.before_request
-    def _ensure_worker() -> None:
+    def ensure_worker() -> None:
         if state["pid"] == os.getpid():
             return
         with lock:
@@ -212,3 +185,5 @@ def _worker_starter(app: Flask, relay: Relay) -> None:
 
                 Worker(relay).start()
                 state["pid"] = os.getpid()
+
+    return ensure_worker
