@@ -63,11 +63,15 @@ def log_access(method: str, path: str, status: int, started: float,
                order_id: str | None) -> None:
     """The relay's access log line for one request (INFO, JSON fields)."""
     if access_log.isEnabledFor(logging.INFO):
-        path = redact_path(path)
-        access_log.info("%s %s %s", method, path, status,
-                        extra={"method": method, "path": path, "status": status,
-                               "ms": round((time.perf_counter() - started) * 1000, 2),
-                               "order_id": order_id})
+        if "/webhooks/" in path:
+            path = redact_path(path)
+        # handle(makeRecord()) is info() without looking up the caller's file and line, which
+        # no access line shows: a tenth of the line's cost.
+        access_log.handle(access_log.makeRecord(
+            access_log.name, logging.INFO, "", 0, "%s %s %s", (method, path, status), None,
+            extra={"method": method, "path": path, "status": status,
+                   "ms": round((time.perf_counter() - started) * 1000, 2),
+                   "order_id": order_id}))
 
 
 class OrderIntake:

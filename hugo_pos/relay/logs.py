@@ -19,17 +19,35 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 class JsonFormatter(logging.Formatter):
     """Format a record as ``{"ts", "level", "logger", "message", ...extra}``."""
 
+    # One encoder for every record, and the date and time of the current second formatted once
+    # a second: a line per request made json.dumps' encoder and datetime.isoformat a third of
+    # the access log's cost.
+    _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+    _second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as one JSON line."""
-        when = datetime.fromtimestamp(record.created, UTC)
-        entry = {"ts": when.isoformat(timespec="milliseconds"),
-                 "level": record.levelname.lower(), "logger": record.name,
-                 "message": record.getMessage()}
+        entry = {"ts": self.timestamp(record.created), "level": record.levelname.lower(),
+                 "logger": record.name, "message": record.getMessage()}
         entry.update({k: v for k, v in vars(record).items()
                       if k not in _STANDARD and not k.startswith("_") and v is not None})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return self._encode(entry)
+
+    @classmethod
+    def timestamp(cls, created: float) -> str:
+        """``created`` (epoch seconds) in ISO 8601 UTC to the millisecond, as
+        ``datetime.isoformat(timespec="milliseconds")`` writes it."""
+        whole = int(created)
+        micros = round((created - whole) * 1e6)  # rounded to the microsecond first, as datetime
+        if micros >= 1000000:
+            whole, micros = whole + 1, micros - 1000000
+        second, text = cls._second
+        if whole != second:
+            text = datetime.fromtimestamp(whole, UTC).isoformat()[:19]
+            cls._second = (whole, text)
+        return f"{text}.{micros // 1000:03d}+00:00"
 
 
 class GunicornLogger(Logger):

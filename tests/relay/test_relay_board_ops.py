@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from relay_support import make_app, make_relay, order_body
 
 from hugo_pos.relay.app import redact_path
@@ -103,6 +104,16 @@ def test_logs_are_json_with_order_ids_and_no_phone_numbers(client, caplog):
     lines = [JsonFormatter().format(record) for record in caplog.records]
     assert any(json.loads(line).get("order_id") == order_id for line in lines)
     assert not any("555 0199" in line or "5550199" in line for line in lines)
+
+
+@pytest.mark.parametrize("created", [0.0, 1795546800.0, 1795546800.0004999, 1795546800.0005,
+                                     1795546800.9994999, 1795546800.9999995, 1795546800.9999996,
+                                     1337368872.3079996, 1795546859.123456])
+def test_log_timestamps_are_datetimes_iso_format_to_the_millisecond(created):
+    from datetime import UTC, datetime
+
+    assert JsonFormatter.timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(
+        timespec="milliseconds")
 
 
 def test_access_logs_redact_url_tokens():
