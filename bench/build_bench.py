@@ -9,8 +9,8 @@ Every tenth item tracks stock, so inventory is part of the minimum pull. The fak
 request after ``--latency`` seconds (default 0.05; DESIGN §8 quotes 0.2). Printed per scenario:
 the build's wall time minus ``hugo_pos --version``'s, the floor (the longest chain of dependent
 requests x latency: cursor pages are sequential, independent lists are parallel), their ratio,
-requests made vs the minimum, and the build's peak RSS. Then the CPU time of ``merge()`` for
-10,000 items (in-process, catalog from the fake with no latency).
+requests made vs the minimum, the build's CPU time (user + system) and peak RSS. Then the CPU
+time of ``merge()`` for 10,000 items (in-process, catalog from the fake with no latency).
 
 Run: ``python bench/build_bench.py`` (``--quick``: 1 run, fewer items; ``--latency 0.2``).
 """
@@ -150,15 +150,16 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
                     for store in list(fake.stores)[:used]]
         site = Path(tmp) / "site"
         write_site(site, n_items, accounts)
-        walls, rss, requests = [], [], []
+        walls, cpus, rss, requests = [], [], [], []
         run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])  # fills the replay cache
         for _ in range(runs):
             before = sum(f.request_count for f in fakes)
-            wall, code, peak, err = run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])
-            if code:
-                sys.exit(f"{name}: hugo_pos build failed ({code}):\n{err}")
-            walls.append(wall)
-            rss.append(peak)
+            run = run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])
+            if run.code:
+                sys.exit(f"{name}: hugo_pos build failed ({run.code}):\n{run.err}")
+            walls.append(run.wall)
+            cpus.append(run.cpu)
+            rss.append(run.peak)
             requests.append(sum(f.request_count for f in fakes) - before)
         if profile:
             out = Path(tmp) / "build.prof"
@@ -172,7 +173,8 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
     net = median(walls) - version_wall
     ratio = net / floor if floor else float("nan")
     made = max(requests)
-    return [name, f"{median(walls):.3f}", f"{net:.3f}", f"{floor:.3f}", f"{ratio:.2f}",
+    return [name, f"{median(walls):.3f}", f"{median(cpus):.3f}", f"{net:.3f}", f"{floor:.3f}",
+            f"{ratio:.2f}",
             verdict(ratio <= 1.3), f"{made}/{fewest}", verdict(made == fewest),
             f"{max(rss) / 2**20:.0f}", verdict(max(rss) < 250 * 2**20)]
 
@@ -181,10 +183,10 @@ def version_time(runs: int) -> float:
     """Median wall time of ``hugo_pos --version`` (the start-up cost every build pays)."""
     walls = []
     for _ in range(runs):
-        wall, code, _, err = run_child([*HUGO_POS_CMD, "--version"])
-        if code:
-            sys.exit(f"hugo_pos --version failed:\n{err}")
-        walls.append(wall)
+        run = run_child([*HUGO_POS_CMD, "--version"])
+        if run.code:
+            sys.exit(f"hugo_pos --version failed:\n{run.err}")
+        walls.append(run.wall)
     return median(walls)
 
 
@@ -250,7 +252,7 @@ def main() -> None:
     separate = [make_fake(args.items, 1, f"token-{i}", args.latency) for i in range(3)]
     rows.append(bench_scenario("separate (3 accounts)", separate, [1, 1, 1], args.items,
                                args.runs, version_wall, args.latency, args.profile))
-    print(table(rows, ["scenario", "wall s", "net s", "floor s", "ratio", "<=1.3",
+    print(table(rows, ["scenario", "wall s", "CPU s", "net s", "floor s", "ratio", "<=1.3",
                        "requests/min", "=min", "peak MB", "<250"]))
     cpu = merge_cpu(args.merge_items, max(3, args.runs))
     print(f"\nmerge() CPU for {args.merge_items} items: {cpu:.3f} s  (target < 1 s: "

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
@@ -45,12 +46,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank]
 
 
-def run_child(args: Sequence[str], env: dict | None = None,
-              cwd: Path | None = None) -> tuple[float, int, int, str]:
-    """Run a command; return (wall seconds, exit code, peak RSS in bytes, stderr).
+class ChildRun(NamedTuple):
+    """How a child process ran: wall and CPU (user + system) seconds, exit code, peak RSS in
+    bytes (its own ``ru_maxrss``, from ``wait4``), stderr."""
 
-    The peak RSS is the child's own ``ru_maxrss`` from ``wait4``, not the benchmark's.
-    """
+    wall: float
+    code: int
+    peak: int
+    err: str
+    cpu: float
+
+
+def run_child(args: Sequence[str], env: dict | None = None,
+              cwd: Path | None = None) -> ChildRun:
+    """Run a command, its stdout discarded; return how it ran (see ChildRun)."""
     started = time.perf_counter()
     proc = subprocess.Popen(list(args), env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -58,7 +67,8 @@ def run_child(args: Sequence[str], env: dict | None = None,
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, proc.returncode, usage.ru_maxrss * 1024, stderr.decode("utf-8", "replace")
+    return ChildRun(wall, proc.returncode, usage.ru_maxrss * 1024,
+                    stderr.decode("utf-8", "replace"), usage.ru_utime + usage.ru_stime)
 
 
 def rss_of(pid: int) -> int:
