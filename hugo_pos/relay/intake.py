@@ -84,39 +84,39 @@ class OrderIntake:
         self.flask_wsgi = app.wsgi_app
         self.ensure_worker = ensure_worker
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, wsgi_env: dict, start_response: Callable) -> Iterable[bytes]:
         """Take an order, or pass the request on to Flask."""
-        length = _plain_length(environ)
+        length = _plain_length(wsgi_env)
         if length is None:
-            return self.flask_wsgi(environ, start_response)
+            return self.flask_wsgi(wsgi_env, start_response)
         started = time.perf_counter()
-        body = environ["wsgi.input"].read(length) if length else b""
+        body = wsgi_env["wsgi.input"].read(length) if length else b""
         if len(body) < length:  # the client went away: Flask answers as it always did
-            environ["wsgi.input"] = io.BytesIO(body)
-            return self.flask_wsgi(environ, start_response)
+            wsgi_env["wsgi.input"] = io.BytesIO(body)
+            return self.flask_wsgi(wsgi_env, start_response)
         self.ensure_worker()
-        status, headers, data, order_id = self.take(environ, lambda: body)
-        allowed = cors_headers(self.origins, environ.get("HTTP_ORIGIN"), ORDERS_PATH)
+        status, headers, data, order_id = self.take(wsgi_env, lambda: body)
+        allowed = cors_headers(self.origins, wsgi_env.get("HTTP_ORIGIN"), ORDERS_PATH)
         if allowed:
             headers += [*allowed, ("Vary", "Origin")]
         log_access("POST", ORDERS_PATH, status, started, order_id)
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}", headers)
         return [data]
 
-    def take(self, environ: dict, read_body: Callable[[], bytes]) -> Answer:
-        """Rate-limit, check the Idempotency-Key, decode and place the order in ``environ``
+    def take(self, wsgi_env: dict, read_body: Callable[[], bytes]) -> Answer:
+        """Rate-limit, check the Idempotency-Key, decode and place the order in ``wsgi_env``
         (its body from ``read_body``); return ``(status, headers, body, order id)``. An
         ``HTTPException`` from ``read_body`` (Flask's size limit) is left to Flask."""
         relay = self.relay
         try:
-            client = relay.clients.of(environ.get("REMOTE_ADDR"),
-                                      environ.get("HTTP_X_FORWARDED_FOR"))
+            client = relay.clients.of(wsgi_env.get("REMOTE_ADDR"),
+                                      wsgi_env.get("HTTP_X_FORWARDED_FOR"))
             wait = relay.limiter.check(client)
             if wait:
                 status, headers, data, _ = self.error(
                     "rate_limited", f"too many orders; retry in {wait} s", None, 429)
                 return status, [*headers, ("Retry-After", str(wait))], data, None
-            key = environ.get("HTTP_IDEMPOTENCY_KEY", "")
+            key = wsgi_env.get("HTTP_IDEMPOTENCY_KEY", "")
             if not _KEY.match(key):
                 return self.error("idempotency_key_required", "send an Idempotency-Key header "
                                   "(a random string, e.g. a UUID) with every order",
@@ -126,7 +126,7 @@ class OrderIntake:
             except (ValueError, UnicodeDecodeError):
                 return self.error("invalid_json", "the body is not valid JSON", "body", 400)
             # The host URL costs a URL decode per request; it only matters without a relay_url.
-            base_url = "" if relay.config.relay_url else get_current_url(environ,
+            base_url = "" if relay.config.relay_url else get_current_url(wsgi_env,
                                                                           host_only=True)
             status, text, order_id = relay.place_order(data, key, base_url)
         except OrderRejected as exc:
@@ -134,8 +134,7 @@ class OrderIntake:
         except HTTPException:
             raise
         except Exception:  # noqa: BLE001 - the same answer as Flask's handler gives
-            log.exception("unhandled error on %s %s", environ.get("REQUEST_METHOD"),
-                          redact_path(environ.get("PATH_INFO", "")))
+            log.exception("unhandled error on POST %s", ORDERS_PATH)
             return self.error("internal", "internal error; the order was not taken", None, 500)
         encoded = text.encode()
         return status, [("Content-Type", "application/json"),
@@ -148,12 +147,12 @@ class OrderIntake:
         return status, response.headers.to_wsgi_list(), response.get_data(), None
 
 
-def _plain_length(environ: dict) -> int | None:
+def _plain_length(wsgi_env: dict) -> int | None:
     """The body length of a ``POST /v1/orders`` this layer takes, or None (Flask's then)."""
-    if environ.get("PATH_INFO") != ORDERS_PATH or environ.get("REQUEST_METHOD") != "POST" \
-            or "HTTP_TRANSFER_ENCODING" in environ:
+    if wsgi_env.get("PATH_INFO") != ORDERS_PATH or wsgi_env.get("REQUEST_METHOD") != "POST" \
+            or "HTTP_TRANSFER_ENCODING" in wsgi_env:
         return None
-    length = environ.get("CONTENT_LENGTH", "")
+    length = wsgi_env.get("CONTENT_LENGTH", "")
     if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
         return None
     return int(length)

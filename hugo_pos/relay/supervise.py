@@ -15,8 +15,10 @@ gunicorn.conf.py installs the three server hooks below:
 
 The process is ``python -m hugo_pos.relay.supervise [--path DIR]... APP``: it loads the app
 the web workers serve (the same settings, site and providers) and runs ``deliver.Worker`` until
-SIGTERM, or until the master is gone. Nothing here is specific to SQLite: on PostgreSQL each
-replica runs its own delivery process, and claims (``FOR UPDATE SKIP LOCKED``) share the work.
+SIGTERM, or until the master is gone. It runs at a lower CPU priority than the web workers
+(``HUGO_POS_WORKER_NICE``, 10 by default): in a burst, orders are taken first and delivered as
+the CPU allows. Nothing here is specific to SQLite: on PostgreSQL each replica runs its own
+delivery process, and claims (``FOR UPDATE SKIP LOCKED``) share the work.
 """
 
 from __future__ import annotations
@@ -212,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         log.exception("the delivery process could not load the app %s", args[0])
         sys.exit(1)
     redact_filter().secrets.update(relay.secrets)
+    # Before the worker starts its threads, which inherit it (on Linux, nice is per thread).
+    # Raising one's own nice value needs no privilege (the container drops all).
+    os.nice(relay.settings.worker_nice)
     run_until_signalled(relay, parent=parent)
 
 if __name__ == "__main__":

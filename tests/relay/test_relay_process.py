@@ -56,6 +56,12 @@ def until(predicate, timeout: float = 20.0, what: str = "the condition"):
         time.sleep(0.05)
 
 
+def nices(pid: int) -> set[int]:
+    """The nice values of the threads of process ``pid`` (/proc/PID/task/TID/stat)."""
+    return {int(stat.read_text().rsplit(")", 1)[1].split()[16])
+            for stat in Path(f"/proc/{pid}/task").glob("*/stat")}
+
+
 def ignores_sigterm(pid: int) -> bool:
     """Whether ``pid`` has set SIGTERM to be ignored (/proc/PID/status, SigIgn)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -144,6 +150,10 @@ def test_worker_modes_and_threads_come_from_the_environment():
     assert wrong.value.hint == "set HUGO_POS_WORKER to process, thread or off"
     with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_THREADS is 0"):
         RelaySettings.from_env({"HUGO_POS_WORKER_THREADS": "0"})
+    assert RelaySettings.from_env({}).worker_nice == 10
+    assert RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "0"}).worker_nice == 0
+    with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_NICE is 20"):
+        RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "20"})
 
 
 @pytest.mark.parametrize(("mode", "started"), [("process", 0), ("off", 0), ("thread", 1)])
@@ -229,6 +239,9 @@ def test_gunicorn_runs_deliveries_in_a_process_it_restarts_and_stops(served):
 
     one = place(url, "process-1")
     until(lambda: delivered(one), what="the first order to be delivered")
+    # Below the web workers' CPU priority (HUGO_POS_WORKER_NICE's default), every thread of it.
+    (web_nice,) = nices(web[0])
+    assert nices(first) == {min(web_nice + 10, 19)}
 
     os.kill(first, signal.SIGKILL)  # the master starts another at once, then it delivers
     second = until(lambda: (delivery_pid(master.pid) or first) != first
