@@ -21,11 +21,8 @@ from pathlib import Path
 from hugo_pos.catalog import Catalog, Menu
 from hugo_pos.config import SiteConfig, load_config
 from hugo_pos.errors import HugoPosError, PosUnavailable
-from hugo_pos.merge import merge
-from hugo_pos.module import install_module
 from hugo_pos.providers import provider_class
 from hugo_pos.providers.base import Provider, ProviderContext
-from hugo_pos.write import write_atomic, write_outputs
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +87,11 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
     with ThreadPoolExecutor(max_workers=1) as fetcher:
         fetched = fetcher.submit(fetch_catalogs, config, providers, offline=offline,
                                  strict=strict, progress=progress, warnings=fresh)
-        try:
-            from hugo_pos.site import read_site  # its YAML parsers load during the pull
+        try:  # the stages after the pull are imported during it
+            from hugo_pos.merge import merge
+            from hugo_pos.module import install_module
+            from hugo_pos.site import read_site
+            from hugo_pos.write import write_outputs
 
             items = read_site(config, cache=True)
         except BaseException as exc:
@@ -184,6 +184,8 @@ def _fetch_group(providers: dict, keys: list[tuple[str, str]], root: Path, offli
                 "run one build with the POS reachable first")
         status = "cached"
     else:
+        from hugo_pos.write import write_atomic
+
         found = pull_group(providers, keys)
         for key, catalog in found.items():
             write_atomic(_cache_path(root, key), catalog.json_text())

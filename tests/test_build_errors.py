@@ -164,3 +164,32 @@ def test_the_console_script_keeps_exit_code_and_output(mini_site):
     assert bad.stderr.startswith("Error: data/locations.yaml: line ")
     assert bad.stderr.rstrip().splitlines()[-1].startswith("Hint: ")
     assert (mini_site / OUTPUTS[0]).read_bytes() == menu
+
+
+def test_only_the_console_script_builds_without_the_cyclic_gc(mini_site, run_cli, monkeypatch):
+    """The console script (``main()``, whose process ends with the command) leaves the cyclic
+    GC off after a build, sparing a pass over the build's objects; in-process callers (click's
+    runner, tests, the demo) get it back on."""
+    import gc
+    import os
+    import sys
+
+    from hugo_pos import cli
+
+    assert gc.isenabled()
+    assert run_cli("build", "--site", str(mini_site), "-q").exit_code == 0
+    assert gc.isenabled()
+
+    def ended(code):
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "_ONE_SHOT", False)  # restored after the test
+    monkeypatch.setattr(os, "_exit", ended)
+    monkeypatch.setattr(sys, "argv", ["hugo_pos", "build", "--site", str(mini_site), "-q"])
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        assert done.value.code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
