@@ -90,7 +90,10 @@ class OrderIntake:
         if length is None:
             return self.flask_wsgi(wsgi_env, start_response)
         started = time.perf_counter()
-        body = wsgi_env["wsgi.input"].read(length) if length else b""
+        try:
+            body = wsgi_env["wsgi.input"].read(length) if length else b""
+        except (OSError, ValueError):  # a reset or timed-out connection: nothing was read
+            body = b""
         if len(body) < length:  # the client went away: Flask answers as it always did
             wsgi_env["wsgi.input"] = io.BytesIO(body)
             return self.flask_wsgi(wsgi_env, start_response)

@@ -136,3 +136,31 @@ def test_orders_flask_must_refuse_for_their_framing_go_to_flask(environ, answer,
     body = json.loads(b"".join(app_iter))
     assert twin.to_flask == 1
     assert (status.split()[0], body["error"]["code"]) == answer
+
+
+class _Broken:
+    """A request body whose connection breaks while it is read."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError(104, "reset by peer"),
+                                   TimeoutError("timed out")])
+def test_a_body_whose_connection_breaks_gets_flasks_400_and_its_log_line(
+        error, site, tmp_path, clock, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="hugo_pos.relay")
+    twin = Twin(site, f"sqlite:///{tmp_path / 'r.sqlite3'}", clock, monkeypatch)
+    built = EnvironBuilder(method="POST", path="/v1/orders", data=json.dumps(order_body()),
+                           headers={"Idempotency-Key": "k-1"},
+                           content_type="application/json").get_environ()
+    built["wsgi.input"] = _Broken(error)
+    app_iter, status, _ = run_wsgi_app(twin.intake, built)
+    body = json.loads(b"".join(app_iter))
+    assert (status, body["error"]["code"], twin.to_flask) == ("400 BAD REQUEST", "invalid", 1)
+    assert [(r.getMessage(), r.status) for r in caplog.records
+            if r.name == "hugo_pos.relay.access"] == [("POST /v1/orders 400", 400)]
+    assert twin.relay.store.read().row("SELECT COUNT(*) AS n FROM orders")["n"] == 0
