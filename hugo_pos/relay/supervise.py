@@ -214,10 +214,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         log.exception("the delivery process could not load the app %s", args[0])
         sys.exit(1)
     redact_filter().secrets.update(relay.secrets)
-    # Before the worker starts its threads, which inherit it (on Linux, nice is per thread).
-    # Raising one's own nice value needs no privilege (the container drops all).
-    os.nice(relay.settings.worker_nice)
+    lower_priority(relay.settings.worker_nice)
     run_until_signalled(relay, parent=parent)
+
+
+def lower_priority(increment: int) -> None:
+    """Raise this process's nice value by ``increment``, before the worker starts its threads
+    (they inherit it: on Linux, nice is per thread). It needs no privilege (the container drops
+    all); a sandbox that refuses it anyway gets a warning, and deliveries run at the web
+    workers' priority rather than not at all."""
+    try:
+        os.nice(increment)
+    except OSError as exc:
+        log.warning("the delivery process keeps the web workers' CPU priority: os.nice(%d) "
+                    "failed (%s)", increment, exc)
 
 if __name__ == "__main__":
     main()

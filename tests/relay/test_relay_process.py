@@ -33,6 +33,7 @@ from hugo_pos.relay.store import open_store
 from hugo_pos.relay.supervise import (
     DeliveryProcess,
     delivery_command,
+    lower_priority,
     main,
     restart_delay,
 )
@@ -154,6 +155,18 @@ def test_worker_modes_and_threads_come_from_the_environment():
     assert RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "0"}).worker_nice == 0
     with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_NICE is 20"):
         RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "20"})
+
+
+def test_a_refused_priority_change_is_a_warning_not_a_dead_delivery_process(monkeypatch,
+                                                                           caplog):
+    def refused(increment):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "nice", refused)
+    lower_priority(10)  # does not raise: the process goes on and delivers
+    assert [r.getMessage() for r in caplog.records] == [
+        "the delivery process keeps the web workers' CPU priority: os.nice(10) failed "
+        "([Errno 1] Operation not permitted)"]
 
 
 @pytest.mark.parametrize(("mode", "started"), [("process", 0), ("off", 0), ("thread", 1)])
