@@ -13,11 +13,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from hugo_pos import __version__
+
 THEME_NAME = "hugo-pos"
 MODULE_DIRS = ("layouts", "static", "data", "i18n")
 _GENERATED = ("menu.json", "config.js", "img")
-_README = ("Copied by `hugo_pos build` from the installed hugo-pos package. Do not edit:\n"
-           "it is replaced on every build. Add `themes/hugo-pos/` to .gitignore.\n")
+_README = (f"Copied by `hugo_pos build` from the installed hugo-pos {__version__} package. Do "
+           "not edit:\nit is replaced on every build. Add `themes/hugo-pos/` to .gitignore.\n")
 
 
 def module_source() -> Path:
@@ -32,14 +34,16 @@ def module_source() -> Path:
 def install_module(site_root: Path) -> Path:
     """Copy the Hugo module to ``site_root/themes/hugo-pos`` (replacing an older copy).
 
-    A copy whose files all match the module's (name, size and modification time: the copy
-    keeps the times) is left as it is.
+    A copy made by this hugo_pos version whose files all match the module's (name, size and
+    modification time: the copy keeps the times) is left as it is. The version matters where
+    packaging gives every file the same time (Nix, reproducible builds): an upgrade that keeps
+    a file's size would otherwise keep the old file.
     """
     source = module_source()
     themes = site_root / "themes"
     target = themes / THEME_NAME
     readme = target / "README.md"
-    if readme.is_file() and readme.stat().st_size == len(_README) and \
+    if readme.is_file() and readme.read_text(encoding="utf-8") == _README and \
             _listing(target) == _listing(source):
         return target
     themes.mkdir(parents=True, exist_ok=True)

@@ -128,3 +128,23 @@ def test_the_module_copy_is_refreshed_only_when_it_differs(mini_site, run_cli):
     run_cli("build", "--site", str(mini_site))
     assert script.read_bytes() == original
     assert theme.stat().st_ino != kept
+
+
+def test_a_module_copy_from_another_hugo_pos_version_is_refreshed(mini_site, run_cli):
+    """Packaging that gives every file one modification time (Nix) leaves size and time alike
+    after an upgrade that edits a file: the version in the copy's README still tells."""
+    import os
+
+    from hugo_pos import __version__
+
+    run_cli("build", "--site", str(mini_site))
+    theme = mini_site / "themes/hugo-pos"
+    script = theme / "static/hugo-pos/checkout.js"
+    original, times = script.read_bytes(), script.stat()
+    script.write_bytes(original.replace(b"function", b"FUNCTION", 1))  # same size
+    os.utime(script, ns=(times.st_atime_ns, times.st_mtime_ns))
+    readme = theme / "README.md"
+    older = "9" * len(__version__)  # another version, the same size
+    readme.write_text(readme.read_text().replace(f"hugo-pos {__version__} ", f"hugo-pos {older} "))
+    run_cli("build", "--site", str(mini_site))
+    assert script.read_bytes() == original
