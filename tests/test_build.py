@@ -141,7 +141,9 @@ def test_a_module_copy_from_another_hugo_pos_version_is_refreshed(mini_site, run
     theme = mini_site / "themes/hugo-pos"
     script = theme / "static/hugo-pos/checkout.js"
     original, times = script.read_bytes(), script.stat()
-    script.write_bytes(original.replace(b"function", b"FUNCTION", 1))  # same size
+    edited = original.replace(b"hugo-pos checkout", b"HUGO-POS checkout", 1)  # same size
+    assert edited != original and len(edited) == len(original)
+    script.write_bytes(edited)
     os.utime(script, ns=(times.st_atime_ns, times.st_mtime_ns))
     readme = theme / "README.md"
     older = "9" * len(__version__)  # another version, the same size
