@@ -177,6 +177,8 @@ def _plain_request(method: str, url: str, headers: requests.structures.CaseInsen
                    json_body: Any) -> requests.PreparedRequest:
     """The request ``PreparedRequest.prepare`` would build for a plain URL (``_PLAIN_URL``), a
     JSON body or none, and no auth: the same method, URL, headers and bytes."""
+    for header in headers.items():
+        requests.utils.check_header_validity(header)  # as PreparedRequest.prepare_headers does
     prepared = requests.PreparedRequest()
     prepared.method, prepared.url, prepared.headers = method, url, headers
     if json_body is not None:

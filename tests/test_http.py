@@ -245,6 +245,21 @@ def test_a_plain_request_is_built_as_requests_prepares_it(url, method, body):
         theirs.method, theirs.url, dict(theirs.headers), theirs.body)
 
 
+@pytest.mark.parametrize("header", [("Authorization", "Bearer t0ken\n"), (" X-Token", "t"),
+                                    ("X-Count", 3)])
+def test_a_plain_request_refuses_the_headers_requests_refuses(header):
+    """A token read from the environment with a stray newline (or a header requests would not
+    send) is refused as requests refuses it, before anything is sent."""
+    from hugo_pos.http import _plain_request
+
+    headers = requests.structures.CaseInsensitiveDict([header])
+    with pytest.raises(requests.exceptions.InvalidHeader) as theirs:
+        requests.PreparedRequest().prepare(method="GET", url="http://h/x", headers=headers)
+    with pytest.raises(requests.exceptions.InvalidHeader) as ours:
+        _plain_request("GET", "http://h/x", headers, None)
+    assert str(ours.value) == str(theirs.value)
+
+
 @pytest.mark.parametrize("url", ["http://POS.example.com/x", "http://h/./x", "http://h/a/../b",
                                  "http://h/a b", "http://h/%41", "http://h/x?q=1", "http://h",
                                  "http://h:080/x", "http://h/é", "http://user:pw@h/x"])
