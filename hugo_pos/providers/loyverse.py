@@ -124,8 +124,12 @@ class LoyverseProvider(Provider):
                 for provider in group:
                     provider.check_account(head)
                 projections.update((p.store_id, Projection(head, p.store_id)) for p in group)
-            for projection in projections.values():
+            for store_id, projection in projections.items():
+                start = len(projection.items)
                 projection.add(page)
+                for provider in group:
+                    if provider.store_id == store_id and provider.context.on_items:
+                        provider.context.on_items(projection.items[start:])
 
         account = pull_account(group[0].client, {p.store_id for p in group}, on_items)
         catalogs = []
