@@ -237,11 +237,6 @@ class MenuItem:
     variants: tuple[MenuVariant, ...]
     modifier_groups: tuple[MenuModifierGroup, ...] = ()
 
-    @cached_property
-    def json_text(self) -> str:
-        """The item's part of menu.json (the build writes it while the catalogs download)."""
-        return _compact(_item_json(self))
-
 
 @dataclass(frozen=True)
 class MenuCategory:
@@ -286,15 +281,9 @@ class Menu:
 
     @cached_property
     def json_text(self) -> str:
-        """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated.
-
-        It is ``to_json()`` encoded in one go, put together from each item's ``json_text``.
-        """
-        head = _compact({"version": self.version, "currency": self.currency,
-                         "minor_units": self.minor_units})
-        locations = ",".join(f"{_string(lid)}:{_location_text(loc)}"
-                             for lid, loc in self.locations.items())
-        return f'{head[:-1]},"locations":{{{locations}}}}}\n'
+        """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False,
+                          check_circular=False) + "\n"  # a tree: no cycle to look for
 
     def versioned(self) -> Menu:
         """Return this menu with ``version`` set to a hash of the rest of its content."""
@@ -324,32 +313,14 @@ class Menu:
 
 
 def _location_json(loc: LocationMenu) -> dict:
-    return {**_location_head(loc),
-            "items": {key: _item_json(item) for key, item in loc.items.items()}}
-
-
-def _location_head(loc: LocationMenu) -> dict:
     return {
         "name": loc.name, "kind": loc.kind, "whatsapp": loc.whatsapp, "timezone": loc.timezone,
         "hours": {d: list(r) for d, r in loc.hours.items()} if loc.hours is not None else None,
         "ordering": loc.ordering,
         "categories": [{"id": c.id, "name": c.name, "items": list(c.items)}
                        for c in loc.categories],
+        "items": {key: _item_json(item) for key, item in loc.items.items()},
     }
-
-
-def _location_text(loc: LocationMenu) -> str:
-    """``_location_json(loc)`` encoded, from the items' own ``json_text``."""
-    items = ",".join(f"{_string(key)}:{item.json_text}" for key, item in loc.items.items())
-    return f'{_compact(_location_head(loc))[:-1]},"items":{{{items}}}}}'
-
-
-_string = json.encoder.encode_basestring  # what json.dumps(text, ensure_ascii=False) gives
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
-                      check_circular=False)  # a tree: no cycle to look for
 
 
 def _item_json(item: MenuItem) -> dict:

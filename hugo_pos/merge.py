@@ -170,7 +170,6 @@ class LocationMerge:
                     warnings: list[str] = []
                     merged = _merge_item(self.config, self.loc, item, self._partial, finds,
                                          warnings)
-                    merged.json_text  # noqa: B018 - encoded now, while the next page downloads
                     self._early[number] = _Early(finds, merged, warnings)
 
     def finish(self, catalogs: Mapping[str, Catalog], warnings: list[str]) -> LocationMenu:

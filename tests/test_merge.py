@@ -214,27 +214,3 @@ def test_a_page_merges_the_items_it_completes_and_finish_redoes_only_replaced_on
     assert merged == ["A", "B", "B", "C"]  # A kept; B's catalog item was replaced; C unmatched
     assert menu.items["B"].variants[0].reason == "sold_out"
     assert "not in loyverse (no SKU 'C')" in warnings[0]
-
-
-def test_menu_json_put_together_from_items_is_the_whole_menu_encoded_at_once():
-    """menu.json is assembled from each item's json_text: byte for byte what encoding
-    ``to_json()`` in one go gives, whatever the text (quotes, escapes, non-ASCII, empty parts)."""
-    import json
-
-    from hugo_pos.catalog import LocationMenu, Menu, MenuItem, MenuVariant
-
-    tricky = 'Maki "spécial" \\ </script>\n\t\u2028 ✓'
-    item_ = MenuItem(key=tricky, name=tricky, description="", image="", category=tricky,
-                     variants=(MenuVariant(id=tricky, name=tricky, price=None, available=False,
-                                           reason="sold_out", pos={"loyverse": {"x": [1, None]}}),))
-    locations = {
-        "a": LocationMenu(id="a", name=tricky, kind="truck", whatsapp="+1", timezone="UTC",
-                          hours={"mon": ("11:00-14:00",)}, ordering={"online": True},
-                          categories=(), items={tricky: item_, "b": replace(item_, key="b")}),
-        "é": LocationMenu(id="é", name="", kind="", whatsapp="", timezone="UTC", hours=None,
-                          ordering={}, categories=(), items={}),
-    }
-    for menu in (Menu("v1", "TTD", 2, locations), Menu("", "JPY", 0, {})):
-        assert menu.json_text == json.dumps(menu.to_json(), separators=(",", ":"),
-                                            ensure_ascii=False) + "\n"
-        assert json.loads(menu.json_text) == menu.to_json()
