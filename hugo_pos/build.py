@@ -11,16 +11,14 @@ import gc
 import json
 import logging
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
-from hugo_pos.catalog import Catalog, CatalogItem, Menu
+from hugo_pos.catalog import Catalog, Menu
 from hugo_pos.config import SiteConfig, load_config
 from hugo_pos.errors import HugoPosError, PosUnavailable
 from hugo_pos.providers import provider_class
@@ -83,11 +81,9 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
     warnings = list(config.warnings)
     fresh: list[str] = []  # warnings nobody has logged yet
     site_items: Future = Future()
-    early = _EarlyMerges(config, site_items)
     # The providers (and the HTTP stack they import) come first so that the pull starts at
-    # once; the site is read while the catalogs download, as the two do not depend on each
-    # other, and each page of catalog items a provider passes on is merged as it arrives.
-    providers = make_providers(config, site_items, on_items=early.feed)
+    # once; the site is read while the catalogs download, as the two do not depend on each other.
+    providers = make_providers(config, site_items)
     with ThreadPoolExecutor(max_workers=1) as fetcher:
         fetched = fetcher.submit(fetch_catalogs, config, providers, offline=offline,
                                  strict=strict, progress=progress, warnings=fresh)
@@ -103,7 +99,7 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
             raise  # after the pull has ended: a broken site is reported before a POS failure
         site_items.set_result(items)
         catalogs = fetched.result()
-    result = merge(config, items, catalogs, started=early.started)
+    result = merge(config, items, catalogs)
     fresh.extend(result.warnings)
     for warning in [*warnings, *fresh]:
         log.warning("%s", warning)
@@ -118,14 +114,10 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
 
 
 def make_providers(config: SiteConfig, items: tuple | Future = (),
-                   root: Path | None = None,
-                   on_items: Callable[[str, str, Sequence[CatalogItem]], None] | None = None
-                   ) -> dict[tuple[str, str], Provider]:
+                   root: Path | None = None) -> dict[tuple[str, str], Provider]:
     """Return a provider for every enabled POS of every location, keyed (location, POS name).
 
-    ``items`` are the site's items, or a Future of them; ``on_items(location id, POS name,
-    catalog items)`` receives the pages a provider passes on while it pulls (see
-    ProviderContext).
+    ``items`` are the site's items, or a Future of them (see ProviderContext).
     """
     root = root or config.root
     providers = {}
@@ -133,36 +125,9 @@ def make_providers(config: SiteConfig, items: tuple | Future = (),
         for pos in loc.enabled_pos:
             context = ProviderContext(location=loc, pos_name=pos.name, currency=config.currency,
                                       items=items, cache_dir=root / CACHE_DIR,
-                                      static_dir=root / "static",
-                                      on_items=partial(on_items, loc.id, pos.name)
-                                      if on_items else None)
+                                      static_dir=root / "static")
             providers[(loc.id, pos.name)] = provider_class(pos.provider)(pos.settings, context)
     return providers
-
-
-class _EarlyMerges:
-    """The location merges fed with catalog pages during the pull (``merge.LocationMerge``),
-    started when the first page of a location arrives and the site has been read."""
-
-    def __init__(self, config: SiteConfig, site_items: Future) -> None:
-        self.config, self.site_items = config, site_items
-        self.started: dict = {}  # location id -> LocationMerge
-        self._lock = threading.Lock()
-
-    def feed(self, location_id: str, pos_name: str, items: Sequence[CatalogItem]) -> None:
-        """Merge what a page of POS ``pos_name``'s catalog items completes at a location."""
-        from hugo_pos.merge import LocationMerge
-
-        try:
-            site = self.site_items.result()
-        except Exception:  # noqa: BLE001 - a broken site is the build's to report
-            return
-        with self._lock:
-            location_merge = self.started.get(location_id)
-            if location_merge is None:
-                location_merge = self.started[location_id] = LocationMerge(
-                    self.config, self.config.location(location_id), site)
-        location_merge.add(pos_name, items)
 
 
 class Catalogs(dict):

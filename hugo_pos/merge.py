@@ -3,17 +3,12 @@
 Presentation (name, description, image, category, order) comes from the site; price,
 availability and POS ids from the location's catalog POS. Every enabled POS contributes its ids
 (``pos: {loyverse: {...}, odoo: {...}}``) so the relay can send each line to each POS.
-
-A location can also be merged while its catalogs download (``LocationMerge``): the build feeds
-it each page of catalog items a provider projects, and the items matched by then are merged
-during the pull instead of after it. The menu is the same either way.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -55,21 +50,12 @@ class _Index:
     @classmethod
     def of(cls, catalog: Catalog) -> _Index:
         index = cls(catalog)
-        index.add(catalog.items)
-        return index
-
-    def add(self, items: Iterable[CatalogItem]) -> list[str]:
-        """Index more of the catalog's items (in catalog order); return the SKU keys that were
-        new (the first item with a SKU keeps it)."""
-        by_sku, new = self.by_sku, []
-        for item in items:
+        by_sku = index.by_sku
+        for item in catalog.items:
             for variant in item.variants:
                 if variant.sku:
-                    key = variant.sku.casefold()
-                    if key not in by_sku:
-                        by_sku[key] = (item, variant)
-                        new.append(key)
-        return new
+                    by_sku.setdefault(variant.sku.casefold(), (item, variant))
+        return index
 
     @cached_property
     def by_id(self) -> dict[tuple[str, str], list[tuple[CatalogItem, CatalogVariant]]]:
@@ -97,134 +83,54 @@ class _Index:
 
 
 def merge(config: SiteConfig, items: tuple[SiteItem, ...],
-          catalogs: Mapping[tuple[str, str], Catalog],
-          started: Mapping[str, LocationMerge] | None = None) -> MergeResult:
+          catalogs: Mapping[tuple[str, str], Catalog]) -> MergeResult:
     """Return the menu of every location.
 
     ``catalogs`` maps ``(location id, POS name)`` to that POS's catalog for the location, for
-    every enabled POS (``local`` when none is enabled). ``started`` holds the location merges
-    that were fed catalog pages during the pull (see ``LocationMerge``), by location id.
+    every enabled POS (``local`` when none is enabled).
     """
     warnings: list[str] = []
     locations = {}
     for loc in config.locations:
-        location_merge = (started or {}).get(loc.id) or LocationMerge(config, loc, items)
-        locations[loc.id] = location_merge.finish(
-            {pos.name: catalogs[(loc.id, pos.name)] for pos in loc.enabled_pos}, warnings)
+        indexes = {pos.name: _Index.of(catalogs[(loc.id, pos.name)]) for pos in loc.enabled_pos}
+        locations[loc.id] = _merge_location(config, loc, items, indexes, warnings)
+        for name, index in indexes.items():
+            _warn_unused(loc, name, index, warnings)
     menu = Menu(version="", currency=config.currency, minor_units=config.minor_units,
                 locations=locations)
     return MergeResult(menu=menu.versioned(), warnings=warnings)
 
 
-Found = tuple[CatalogItem, CatalogVariant] | None
-
-
-@dataclass
-class _Early:
-    """An item merged during the pull, with the catalog objects it was merged from."""
-
-    finds: tuple[Found, ...]
-    item: MenuItem
-    warnings: list[str]
-
-
-class LocationMerge:
-    """The merge of one location, fed its POS catalogs page by page while they download.
-
-    ``add(pos_name, items)`` indexes a page of one POS's catalog items (in catalog order) and
-    merges every site item whose variants are now all found in every enabled POS. ``finish``
-    looks each item up in the complete catalogs and keeps an early result only when it finds
-    exactly the same catalog objects (a provider may replace some after the last page, as
-    Loyverse does to mark stock); every other item is merged then. Items named in
-    pos-mapping.yaml are always merged at the end. Thread-safe.
-    """
-
-    def __init__(self, config: SiteConfig, loc: Location, items: Sequence[SiteItem]) -> None:
-        self.config, self.loc = config, loc
-        self.items = [item for item in items if item.sold_at(loc.id)]
-        self._partial = {pos.name: _Index(Catalog(provider=pos.provider,
-                                                  currency=config.currency, items=()))
-                         for pos in loc.enabled_pos}
-        self._early: dict[int, _Early] = {}
-        self._waiting: dict[str, list[int]] = {}  # SKU key -> items that need it
-        if not config.mapping:
-            for number, item in enumerate(self.items):
-                for variant in item.variants:
-                    self._waiting.setdefault(item.variant_id(variant).casefold(), []).append(
-                        number)
-        self._lock = threading.Lock()
-
-    def add(self, pos_name: str, items: Sequence[CatalogItem]) -> None:
-        """Index a page of POS ``pos_name``'s catalog items; merge the site items it completes."""
-        with self._lock:
-            index = self._partial.get(pos_name)
-            if index is None:
-                return
-            ready = {n for key in index.add(items) for n in self._waiting.get(key, ())}
-            for number in sorted(ready):
-                if number in self._early:
-                    continue
-                item = self.items[number]
-                finds = _finds(self.config, item, self._partial)
-                if None not in finds:
-                    warnings: list[str] = []
-                    merged = _merge_item(self.config, self.loc, item, self._partial, finds,
-                                         warnings)
-                    self._early[number] = _Early(finds, merged, warnings)
-
-    def finish(self, catalogs: Mapping[str, Catalog], warnings: list[str]) -> LocationMenu:
-        """Return the location's menu from its complete catalogs (by POS name), adding the
-        merge's warnings to ``warnings``."""
-        with self._lock:
-            indexes = {name: _Index.of(catalog) for name, catalog in catalogs.items()}
-            menu_items: dict[str, MenuItem] = {}
-            categories: dict[str, list[str]] = {}
-            for number, item in enumerate(self.items):
-                finds = _finds(self.config, item, indexes)
-                early = self._early.get(number)
-                if early is not None and _same(early.finds, finds):
-                    menu_items[item.key] = early.item
-                    warnings.extend(early.warnings)
-                else:
-                    menu_items[item.key] = _merge_item(self.config, self.loc, item, indexes,
-                                                       finds, warnings)
-                categories.setdefault(item.category, []).append(item.key)
-            for name, index in indexes.items():
-                _warn_unused(self.loc, name, index, warnings)
-        loc, config = self.loc, self.config
-        digits = re.sub(r"\D", "", loc.whatsapp)
-        return LocationMenu(
-            id=loc.id, name=loc.name, kind=loc.kind, whatsapp=loc.whatsapp,
-            timezone=loc.timezone, hours=loc.hours,
-            ordering={"online": bool(config.relay_url), "fulfilment": list(loc.fulfilment),
-                      "whatsapp_url": f"https://wa.me/{digits}"},
-            categories=tuple(MenuCategory(id=slug(name), name=name, items=tuple(keys))
-                             for name, keys in categories.items()),
-            items=menu_items)
-
-
-def _finds(config: SiteConfig, item: SiteItem, indexes: dict[str, _Index]) -> tuple[Found, ...]:
-    """What each POS index holds for each of the item's variants (variant-major order)."""
-    return tuple(index.find(item.variant_id(variant),
-                            _mapping(config, item, variant, name, index.catalog.provider))
-                 for variant in item.variants for name, index in indexes.items())
-
-
-def _same(old: tuple[Found, ...], new: tuple[Found, ...]) -> bool:
-    return all(a is b or (a is not None and b is not None and a[0] is b[0] and a[1] is b[1])
-               for a, b in zip(old, new, strict=True))
+def _merge_location(config: SiteConfig, loc: Location, items: tuple[SiteItem, ...],
+                    indexes: dict[str, _Index], warnings: list[str]) -> LocationMenu:
+    menu_items: dict[str, MenuItem] = {}
+    categories: dict[str, list[str]] = {}
+    for item in items:
+        if not item.sold_at(loc.id):
+            continue
+        menu_items[item.key] = _merge_item(config, loc, item, indexes, warnings)
+        categories.setdefault(item.category, []).append(item.key)
+    digits = re.sub(r"\D", "", loc.whatsapp)
+    return LocationMenu(
+        id=loc.id, name=loc.name, kind=loc.kind, whatsapp=loc.whatsapp, timezone=loc.timezone,
+        hours=loc.hours,
+        ordering={"online": bool(config.relay_url), "fulfilment": list(loc.fulfilment),
+                  "whatsapp_url": f"https://wa.me/{digits}"},
+        categories=tuple(MenuCategory(id=slug(name), name=name, items=tuple(keys))
+                         for name, keys in categories.items()),
+        items=menu_items)
 
 
 def _merge_item(config: SiteConfig, loc: Location, item: SiteItem, indexes: dict[str, _Index],
-                finds: tuple[Found, ...], warnings: list[str]) -> MenuItem:
+                warnings: list[str]) -> MenuItem:
     variants = []
     matched_items: dict[str, CatalogItem] = {}
-    found_at = iter(finds)
     for variant in item.variants:
         pos_ids: dict[str, dict] = {}
         primary = None
         for name, index in indexes.items():
-            found = next(found_at)
+            found = index.find(item.variant_id(variant), _mapping(config, item, variant, name,
+                                                                  index.catalog.provider))
             if found is None:
                 if index.catalog.provider != "local":
                     warnings.append(f"{loc.id}: {item.source}: {_label(item, variant)} is not in "

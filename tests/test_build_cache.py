@@ -102,18 +102,3 @@ def test_a_cached_catalog_reads_back_equal_including_a_replaced_item():
     sold_out = replace(roll, variants=(replace(roll.variants[0], reason="sold_out", price=None),))
     catalog = Catalog("loyverse", "TTD", (roll, sold_out))
     assert Catalog.from_json(json.loads(catalog.json_text())) == catalog
-
-
-def test_a_build_merges_the_pulled_pages_before_the_pull_ends(pos_site, run_cli, monkeypatch):
-    """The build hands each page a provider projects to its location's LocationMerge; the item
-    merged then is kept at the end (its catalog objects did not change)."""
-    import hugo_pos.merge as merging
-
-    site, fake = pos_site
-    early: list[int] = []
-    finish = merging.LocationMerge.finish
-    monkeypatch.setattr(merging.LocationMerge, "finish", lambda self, *args: (
-        early.append(len(self._early)), finish(self, *args))[1])
-    assert run_cli("build", "--site", str(site)).exit_code == 0
-    assert early == [1]  # town: ROLL-CALI, merged while the pull was still going on
-    assert price_of_cali(site) == 4900

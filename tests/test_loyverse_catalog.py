@@ -306,29 +306,6 @@ def test_item_pages_are_projected_while_the_next_page_downloads(monkeypatch):
     assert [i.name for i in catalog.items] == ["Unagi", "Ebi", "Tai", "Uni"]
 
 
-@responses.activate
-def test_each_store_gets_its_projected_pages_as_they_arrive():
-    """ProviderContext.on_items: every page of catalog items of each provider's store, in
-    order, while the pull goes on (the build merges them meanwhile)."""
-    import dataclasses
-
-    pages = [[item("Ebi", [variant("NIGIRI-EBI", 20.0)]), item("Tai", [variant("NIGIRI-TAI",
-                                                                                22.0)])],
-             [item("Uni", [variant("NIGIRI-UNI", 40.0)], track_stock=True)]]
-    serve(responses, item_pages=pages, levels={STORE: [], OTHER_STORE: []})
-    here, truck = provider(), provider("truck", store_id=OTHER_STORE)
-    truck.client = here.client
-    seen: dict[str, list[list[str]]] = {"here": [], "truck": []}
-    for name, made in (("here", here), ("truck", truck)):
-        made.context = dataclasses.replace(
-            made.context, on_items=lambda items, name=name: seen[name].append(
-                [i.name for i in items]))
-    catalogs = LoyverseProvider.fetch_catalogs([here, truck])
-    assert seen == {"here": [["Ebi", "Tai"], ["Uni"]], "truck": [["Ebi", "Tai"], ["Uni"]]}
-    assert [i.name for i in catalogs[0].items] == ["Ebi", "Tai", "Uni"]
-    assert only(catalogs[0], "Uni").variants[0].reason == "sold_out"  # replaced after the pages
-
-
 def page_number(request) -> int:
     """The item page a request asks for: 0, or N for ``cursor=cursor-N`` (see serve)."""
     return int(request.params.get("cursor", "cursor-0").rsplit("-", 1)[1])

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 from hugo_pos.catalog import (
     Catalog,
@@ -130,87 +126,3 @@ def test_version_is_a_content_hash():
     assert merge(config(), site, catalogs).menu.version == first
     catalogs[("ariapita", "loyverse")] = loyverse(lv_item("A", lv_variant("A", 1100)))
     assert merge(config(), site, catalogs).menu.version != first
-
-
-# -- merging while the catalogs download (LocationMerge) -----------------------------------------
-
-SKUS = ("A", "B", "C", "D")
-
-
-def _site(spec) -> tuple[SiteItem, ...]:
-    """Site items from (key, variant SKUs, has a modifier group) triples: one SKU gives an item
-    keyed by it, more give an item with variants."""
-    groups = (SiteModifierGroup("Extras", 0, 1, (SiteOption("Spicy", 0),)),)
-    return tuple(item(skus[0], 1000, modifiers=groups if extras else ()) if len(skus) == 1 else
-                 item(key, None, variants=tuple(SiteVariant(s, s, 1000) for s in skus),
-                      modifiers=groups if extras else ())
-                 for key, skus, extras in spec)
-
-
-def _catalog_items(spec) -> tuple[CatalogItem, ...]:
-    """Catalog items from (SKU, price, reason, has the Extras modifier) tuples, SKUs repeating."""
-    extras = CatalogModifier("Extras", (CatalogOption("Spicy", 0, {"modifier_option_id": "o"}),))
-    return tuple(lv_item(f"{sku}{n}", lv_variant(sku, price, reason),
-                         modifiers=(extras,) if has_extras else ())
-                 for n, (sku, price, reason, has_extras) in enumerate(spec))
-
-
-catalog_specs = st.lists(st.tuples(st.sampled_from(SKUS), st.sampled_from((1000, 1100, None)),
-                                   st.sampled_from((None, "sold_out")), st.booleans()),
-                         max_size=12)
-
-
-@settings(max_examples=300, deadline=None)
-@given(site_spec=st.lists(st.tuples(st.sampled_from("KLMN"), st.lists(
-           st.sampled_from(SKUS), min_size=1, max_size=2, unique=True), st.booleans()),
-           max_size=6, unique_by=lambda t: (t[0], tuple(t[1]))),
-       lv_spec=catalog_specs, odoo_spec=catalog_specs, data=st.data())
-def test_merging_page_by_page_gives_the_menu_of_merging_at_the_end(site_spec, lv_spec,
-                                                                   odoo_spec, data):
-    """Whatever the pages, the POS that sends none, and the items a provider replaces after
-    the last page (Loyverse's stock marks), the menu and warnings are those of one merge."""
-    from hugo_pos.merge import LocationMerge
-
-    site = _site(site_spec)
-    keys = [i.key for i in site]
-    assume(len(set(keys)) == len(keys))
-    lv_items, odoo_items = _catalog_items(lv_spec), _catalog_items(odoo_spec)
-    fed = LocationMerge(config(), LOC, site)
-    for name, items in (("loyverse", lv_items), ("odoo", odoo_items)):
-        if data.draw(st.sampled_from((True, True, False)), label=f"{name} sends pages"):
-            cuts = sorted(data.draw(st.lists(st.integers(0, len(items)), max_size=4)))
-            for start, end in zip([0, *cuts], [*cuts, len(items)], strict=True):
-                fed.add(name, items[start:end])
-    replaced = data.draw(st.sets(st.integers(0, max(len(lv_items) - 1, 0))), label="replaced")
-    final = tuple(replace(it, variants=tuple(replace(v, reason="sold_out") for v in it.variants))
-                  if n in replaced else it for n, it in enumerate(lv_items))
-    catalogs = {("ariapita", "loyverse"): loyverse(*final),
-                ("ariapita", "odoo"): Catalog("odoo", "TTD", odoo_items)}
-    at_the_end = merge(config(), site, catalogs)
-    page_by_page = merge(config(), site, catalogs, started={"ariapita": fed})
-    assert page_by_page.menu.json_text == at_the_end.menu.json_text
-    assert page_by_page.warnings == at_the_end.warnings
-
-
-def test_a_page_merges_the_items_it_completes_and_finish_redoes_only_replaced_ones(monkeypatch):
-    import hugo_pos.merge as merging
-    from hugo_pos.merge import LocationMerge
-
-    merged = []
-    merge_item = merging._merge_item
-    monkeypatch.setattr(merging, "_merge_item",
-                        lambda config, loc, site_item, *rest: (merged.append(site_item.key),
-                                                               merge_item(config, loc, site_item,
-                                                                          *rest))[1])
-    site = (item("A", 1000), item("B", 1000), item("C", 1000))
-    first, second = _catalog_items([("A", 1000, None, False), ("B", 1000, None, False)])
-    fed = LocationMerge(config(), replace(LOC, pos=LOC.pos[:1]), site)  # Loyverse only
-    fed.add("loyverse", (first,))
-    assert merged == ["A"]
-    fed.add("loyverse", (second,))
-    assert merged == ["A", "B"]  # C has no match yet: it waits for the end
-    sold_out = replace(second, variants=(replace(second.variants[0], reason="sold_out"),))
-    menu = fed.finish({"loyverse": loyverse(first, sold_out)}, warnings := [])
-    assert merged == ["A", "B", "B", "C"]  # A kept; B's catalog item was replaced; C unmatched
-    assert menu.items["B"].variants[0].reason == "sold_out"
-    assert "not in loyverse (no SKU 'C')" in warnings[0]

@@ -8,7 +8,7 @@ print; they raise ``HugoPosError`` subclasses: ``PosUnavailable`` for what a ret
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hugo_pos.errors import HugoPosError
 
 if TYPE_CHECKING:
-    from hugo_pos.catalog import Catalog, CatalogItem, SiteItem
+    from hugo_pos.catalog import Catalog, SiteItem
     from hugo_pos.config import Location, Option
 
 
@@ -32,10 +32,6 @@ class ProviderContext:
 
     ``items`` may be a Future: the build reads the site while catalogs are being fetched, and
     ``site_items`` waits for it only when a provider actually needs the items.
-
-    ``on_items``, when set, may be called with the catalog's items batch by batch, in catalog
-    order, as a pull produces them (the build merges them while the rest downloads). The
-    catalog the provider returns is what counts: it may hold other objects in their place.
     """
 
     location: Location
@@ -44,7 +40,6 @@ class ProviderContext:
     items: tuple[SiteItem, ...] | Future = ()
     cache_dir: Path | None = None
     static_dir: Path | None = None
-    on_items: Callable[[Sequence[CatalogItem]], None] | None = None
 
     @property
     def site_items(self) -> tuple[SiteItem, ...]:

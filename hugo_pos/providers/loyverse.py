@@ -124,12 +124,8 @@ class LoyverseProvider(Provider):
                 for provider in group:
                     provider.check_account(head)
                 projections.update((p.store_id, Projection(head, p.store_id)) for p in group)
-            for store_id, projection in projections.items():
-                start = len(projection.items)
+            for projection in projections.values():
                 projection.add(page)
-                for provider in group:
-                    if provider.store_id == store_id and provider.context.on_items:
-                        provider.context.on_items(projection.items[start:])
 
         account = pull_account(group[0].client, {p.store_id for p in group}, on_items)
         catalogs = []
