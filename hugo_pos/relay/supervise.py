@@ -229,5 +229,6 @@ def lower_priority(increment: int) -> None:
         log.warning("the delivery process keeps the web workers' CPU priority: os.nice(%d) "
                     "failed (%s)", increment, exc)
 
+
 if __name__ == "__main__":
     main()
