@@ -12,7 +12,8 @@ requests x latency: cursor pages are sequential, independent lists are parallel)
 requests made vs the minimum, the build's CPU time (user + system) and peak RSS. Then the CPU
 time of ``merge()`` for 10,000 items (in-process, catalog from the fake with no latency).
 
-Run: ``python bench/build_bench.py`` (``--quick``: 1 run, fewer items; ``--latency 0.2``).
+Run: ``python bench/build_bench.py`` (``--quick``: 1 run, fewer items; ``--latency 0.2``;
+``--source OLD --compare NEW``: two source trees taking turns, a row each, for before/after).
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import HUGO_POS, machine, median, run_child, table, verdict
+from common import HUGO_POS, ChildRun, machine, median, run_child, table, verdict
 from fakes.loyverse import FakeLoyverse, serve
 
 PAGE = 250
-HUGO_POS_CMD = [HUGO_POS]
 LOCATIONS = ("north", "south", "east")
 
 
@@ -136,13 +137,41 @@ def write_site(root: Path, n_items: int, accounts: list[tuple[str, str, str]],
     (root / "hugo.toml").write_text('title = "bench"\n')
 
 
-def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[int],
-                   n_items: int, runs: int, version_wall: float, latency: float,
-                   profile: bool = False) -> list:
-    """Build the site ``runs`` times against ``fakes``; return one table row.
+@dataclass(frozen=True)
+class Tree:
+    """How to run one hugo_pos: the installed one, or a source tree (``--source``/``--compare``)."""
 
+    label: str
+    command: tuple[str, ...] = (HUGO_POS,)
+    env: dict | None = None
+    cwd: Path | None = None
+
+    @classmethod
+    def of_source(cls, source: Path) -> Tree:
+        """``python -m hugo_pos`` from ``source`` (run there: ``-m`` puts the working directory
+        first on sys.path)."""
+        root = source.resolve()
+        return cls(str(source), (sys.executable, "-m", "hugo_pos"),
+                   {**os.environ, "PYTHONPATH": str(root)}, root)
+
+    def run(self, *args: str) -> ChildRun:
+        """Run ``hugo_pos ARGS`` from this tree."""
+        return run_child([*self.command, *args], env=self.env, cwd=self.cwd)
+
+
+def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[int],
+                   n_items: int, runs: int, trees: list[Tree], version_walls: dict[str, float],
+                   latency: float, profile: bool = False) -> list[list]:
+    """Build the site ``runs`` times per tree against ``fakes``; return one table row per tree.
+
+    With several trees each round builds once with each, in an order that alternates from
+    round to round, so that a machine slowing down or speeding up is shared by all of them.
     ``profile``: one more build under cProfile, its top 25 functions by cumulative time printed.
     """
+    walls: dict[str, list[float]] = {t.label: [] for t in trees}
+    cpus: dict[str, list[float]] = {t.label: [] for t in trees}
+    rss: dict[str, list[int]] = {t.label: [] for t in trees}
+    requests: dict[str, list[int]] = {t.label: [] for t in trees}
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         urls = [stack.enter_context(serve(Replay(f))) for f in fakes]
         accounts = [(url, fake.token, store) for url, fake, used in
@@ -150,44 +179,52 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
                     for store in list(fake.stores)[:used]]
         site = Path(tmp) / "site"
         write_site(site, n_items, accounts)
-        walls, cpus, rss, requests = [], [], [], []
-        run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])  # fills the replay cache
-        for _ in range(runs):
-            before = sum(f.request_count for f in fakes)
-            run = run_child([*HUGO_POS_CMD, "build", "--site", str(site), "-q"])
-            if run.code:
-                sys.exit(f"{name}: hugo_pos build failed ({run.code}):\n{run.err}")
-            walls.append(run.wall)
-            cpus.append(run.cpu)
-            rss.append(run.peak)
-            requests.append(sum(f.request_count for f in fakes) - before)
+        for tree in trees:  # fills the replay cache, and each tree's bytecode and caches
+            tree.run("build", "--site", str(site), "-q")
+        for round_number in range(runs):
+            for tree in trees[::-1] if round_number % 2 else trees:
+                before = sum(f.request_count for f in fakes)
+                run = tree.run("build", "--site", str(site), "-q")
+                if run.code:
+                    sys.exit(f"{name}: hugo_pos build failed ({run.code}):\n{run.err}")
+                walls[tree.label].append(run.wall)
+                cpus[tree.label].append(run.cpu)
+                rss[tree.label].append(run.peak)
+                requests[tree.label].append(sum(f.request_count for f in fakes) - before)
         if profile:
             out = Path(tmp) / "build.prof"
-            run_child([sys.executable, "-m", "cProfile", "-o", str(out), *HUGO_POS_CMD, "build",
-                       "--site", str(site), "-q"])
+            run_child([sys.executable, "-m", "cProfile", "-o", str(out), *trees[0].command,
+                       "build", "--site", str(site), "-q"], env=trees[0].env, cwd=trees[0].cwd)
             pstats.Stats(str(out)).sort_stats("cumulative").print_stats(25)
         shutil.rmtree(site / "themes", ignore_errors=True)
     minimum = [minimum_requests(f, used) for f, used in zip(fakes, stores_per_fake, strict=True)]
     fewest = sum(m[0] for m in minimum)
     floor = max(m[1] for m in minimum) * latency
-    net = median(walls) - version_wall
-    ratio = net / floor if floor else float("nan")
-    made = max(requests)
-    return [name, f"{median(walls):.3f}", f"{median(cpus):.3f}", f"{net:.3f}", f"{floor:.3f}",
-            f"{ratio:.2f}",
-            verdict(ratio <= 1.3), f"{made}/{fewest}", verdict(made == fewest),
-            f"{max(rss) / 2**20:.0f}", verdict(max(rss) < 250 * 2**20)]
+    rows = []
+    for tree in trees:
+        label = tree.label
+        net = median(walls[label]) - version_walls[label]
+        ratio = net / floor if floor else float("nan")
+        made = max(requests[label])
+        rows.append([name if len(trees) == 1 else f"{name} [{label}]",
+                     f"{median(walls[label]):.3f}", f"{median(cpus[label]):.3f}", f"{net:.3f}",
+                     f"{floor:.3f}", f"{ratio:.2f}", verdict(ratio <= 1.3), f"{made}/{fewest}",
+                     verdict(made == fewest), f"{max(rss[label]) / 2**20:.0f}",
+                     verdict(max(rss[label]) < 250 * 2**20)])
+    return rows
 
 
-def version_time(runs: int) -> float:
-    """Median wall time of ``hugo_pos --version`` (the start-up cost every build pays)."""
-    walls = []
+def version_times(trees: list[Tree], runs: int) -> dict[str, float]:
+    """Median wall time of ``hugo_pos --version`` per tree (the start-up cost every build
+    pays), the trees taking turns."""
+    walls: dict[str, list[float]] = {t.label: [] for t in trees}
     for _ in range(runs):
-        run = run_child([*HUGO_POS_CMD, "--version"])
-        if run.code:
-            sys.exit(f"hugo_pos --version failed:\n{run.err}")
-        walls.append(run.wall)
-    return median(walls)
+        for tree in trees:
+            run = tree.run("--version")
+            if run.code:
+                sys.exit(f"{tree.label}: hugo_pos --version failed:\n{run.err}")
+            walls[tree.label].append(run.wall)
+    return {label: median(found) for label, found in walls.items()}
 
 
 def merge_cpu(n_items: int, runs: int) -> float:
@@ -224,6 +261,9 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=None,
                         help="run hugo_pos from this source tree (e.g. an older commit's "
                              "`git archive`), for before/after figures")
+    parser.add_argument("--compare", type=Path, default=None, metavar="SOURCE",
+                        help="also run hugo_pos from this source tree, taking turns with the "
+                             "first, and print a row for each (before/after in one run)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one build per scenario (cProfile, top 25)")
     args = parser.parse_args()
@@ -232,31 +272,32 @@ def main() -> None:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.quick:
         args.runs, args.items, args.merge_items = 1, 500, 2000
+    trees = [Tree.of_source(args.source) if args.source else Tree("installed")]
+    if args.compare:
+        trees.append(Tree.of_source(args.compare))
     if args.source:
-        global HUGO_POS_CMD
-        HUGO_POS_CMD = [sys.executable, "-m", "hugo_pos"]
-        os.environ["PYTHONPATH"] = str(args.source.resolve())
-        sys.path.insert(0, str(args.source.resolve()))
-        os.chdir(args.source)  # `python -m` puts the working directory first on sys.path
-        print(f"hugo_pos from {args.source}")
+        sys.path.insert(0, str(args.source.resolve()))  # merge_cpu below: the first tree's
+    print(f"hugo_pos from {', '.join(t.label for t in trees)}")
     print(f"machine: {machine()}")
     print(f"latency {args.latency * 1000:.0f} ms/request, {args.items} items x 3 locations, "
           f"{args.runs} run(s) per scenario (median)")
-    version_wall = version_time(max(3, args.runs))
-    print(f"hugo_pos --version: {version_wall:.3f} s  (target < 0.3 s: "
-          f"{verdict(version_wall < 0.3)})\n")
+    version_walls = version_times(trees, max(3, args.runs))
+    for label, wall in version_walls.items():
+        print(f"hugo_pos --version ({label}): {wall:.3f} s  (target < 0.3 s: "
+              f"{verdict(wall < 0.3)})")
+    print()
     rows = []
     shared = make_fake(args.items, 3, "shared-token", args.latency)
-    rows.append(bench_scenario("shared (1 account, 3 stores)", [shared], [3], args.items,
-                               args.runs, version_wall, args.latency, args.profile))
+    rows += bench_scenario("shared (1 account, 3 stores)", [shared], [3], args.items,
+                           args.runs, trees, version_walls, args.latency, args.profile)
     separate = [make_fake(args.items, 1, f"token-{i}", args.latency) for i in range(3)]
-    rows.append(bench_scenario("separate (3 accounts)", separate, [1, 1, 1], args.items,
-                               args.runs, version_wall, args.latency, args.profile))
+    rows += bench_scenario("separate (3 accounts)", separate, [1, 1, 1], args.items,
+                           args.runs, trees, version_walls, args.latency, args.profile)
     print(table(rows, ["scenario", "wall s", "CPU s", "net s", "floor s", "ratio", "<=1.3",
                        "requests/min", "=min", "peak MB", "<250"]))
     cpu = merge_cpu(args.merge_items, max(3, args.runs))
-    print(f"\nmerge() CPU for {args.merge_items} items: {cpu:.3f} s  (target < 1 s: "
-          f"{verdict(cpu < 1.0)})")
+    print(f"\nmerge() CPU for {args.merge_items} items ({trees[0].label}): {cpu:.3f} s  "
+          f"(target < 1 s: {verdict(cpu < 1.0)})")
 
 
 if __name__ == "__main__":
