@@ -168,10 +168,7 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
     round to round, so that a machine slowing down or speeding up is shared by all of them.
     ``profile``: one more build under cProfile, its top 25 functions by cumulative time printed.
     """
-    walls: dict[str, list[float]] = {t.label: [] for t in trees}
-    cpus: dict[str, list[float]] = {t.label: [] for t in trees}
-    rss: dict[str, list[int]] = {t.label: [] for t in trees}
-    requests: dict[str, list[int]] = {t.label: [] for t in trees}
+    builds: dict[str, list[tuple[ChildRun, int]]] = {t.label: [] for t in trees}  # requests
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         urls = [stack.enter_context(serve(Replay(f))) for f in fakes]
         accounts = [(url, fake.token, store) for url, fake, used in
@@ -187,10 +184,7 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
                 run = tree.run("build", "--site", str(site), "-q")
                 if run.code:
                     sys.exit(f"{name}: hugo_pos build failed ({run.code}):\n{run.err}")
-                walls[tree.label].append(run.wall)
-                cpus[tree.label].append(run.cpu)
-                rss[tree.label].append(run.peak)
-                requests[tree.label].append(sum(f.request_count for f in fakes) - before)
+                builds[tree.label].append((run, sum(f.request_count for f in fakes) - before))
         if profile:
             out = Path(tmp) / "build.prof"
             run_child([sys.executable, "-m", "cProfile", "-o", str(out), *trees[0].command,
@@ -202,15 +196,16 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
     floor = max(m[1] for m in minimum) * latency
     rows = []
     for tree in trees:
-        label = tree.label
-        net = median(walls[label]) - version_walls[label]
+        done = builds[tree.label]
+        wall = median([run.wall for run, _ in done])
+        net = wall - version_walls[tree.label]
         ratio = net / floor if floor else float("nan")
-        made = max(requests[label])
-        rows.append([name if len(trees) == 1 else f"{name} [{label}]",
-                     f"{median(walls[label]):.3f}", f"{median(cpus[label]):.3f}", f"{net:.3f}",
+        made = max(requests for _, requests in done)
+        peak = max(run.peak for run, _ in done)
+        rows.append([name if len(trees) == 1 else f"{name} [{tree.label}]", f"{wall:.3f}",
+                     f"{median([run.cpu for run, _ in done]):.3f}", f"{net:.3f}",
                      f"{floor:.3f}", f"{ratio:.2f}", verdict(ratio <= 1.3), f"{made}/{fewest}",
-                     verdict(made == fewest), f"{max(rss[label]) / 2**20:.0f}",
-                     verdict(max(rss[label]) < 250 * 2**20)])
+                     verdict(made == fewest), f"{peak / 2**20:.0f}", verdict(peak < 250 * 2**20)])
     return rows
 
 
@@ -275,6 +270,8 @@ def main() -> None:
     trees = [Tree.of_source(args.source) if args.source else Tree("installed")]
     if args.compare:
         trees.append(Tree.of_source(args.compare))
+        if trees[0].label == trees[1].label:
+            parser.error("--compare names the tree already measured; give another source tree")
     if args.source:
         sys.path.insert(0, str(args.source.resolve()))  # merge_cpu below: the first tree's
     print(f"hugo_pos from {', '.join(t.label for t in trees)}")
