@@ -39,6 +39,7 @@ setup(
     install_requires=[
         "click>=8.1",
         "jinja2>=3.1",
+        "orjson>=3.9",
         "pyyaml>=6.0",
         "python-frontmatter>=1.1",
         "requests>=2.31",

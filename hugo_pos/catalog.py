@@ -10,12 +10,13 @@ All are frozen dataclasses; amounts are integer minor units (see ``hugo_pos.mone
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
+
+import orjson
 
 # Why an item or option cannot be ordered online (DESIGN §4).
 REASONS = ("not_in_pos", "variable_price", "not_for_sale_here", "sold_out", "unsupported")
@@ -70,21 +71,6 @@ class CatalogItem:
     modifiers: tuple[CatalogModifier, ...] = ()
     pos: dict[str, Any] = field(default_factory=dict)
 
-    @cached_property
-    def json_text(self) -> str:
-        """This item as JSON, as the build cache stores it.
-
-        Memoised: a provider may compute it while the network is idle (Loyverse does, page by
-        page), so that caching a catalog after the pull costs little more than a join.
-        """
-        return json.dumps({
-            "name": self.name, "category": self.category, "description": self.description,
-            "pos": self.pos,
-            "variants": [{"sku": v.sku, "name": v.name, "price": v.price, "pos": v.pos,
-                          "reason": v.reason} for v in self.variants],
-            "modifiers": [{"name": m.name, "pos": m.pos, "options": [
-                {"name": o.name, "price": o.price, "pos": o.pos, "available": o.available}
-                for o in m.options]} for m in self.modifiers]})
 
 
 @dataclass(frozen=True)
@@ -96,9 +82,9 @@ class Catalog:
     items: tuple[CatalogItem, ...] = ()
 
     def json_text(self) -> str:
-        """Return the catalog as JSON (the build cache stores catalogs this way)."""
-        head = json.dumps({"provider": self.provider, "currency": self.currency})
-        return f'{head[:-1]}, "items": [{", ".join(i.json_text for i in self.items)}]}}'
+        """Return the catalog as JSON (the build cache stores catalogs this way): every field
+        of every dataclass under its own name, as ``from_json`` reads it back."""
+        return orjson.dumps(self).decode()
 
     @classmethod
     def from_json(cls, data: dict) -> Catalog:
@@ -281,9 +267,12 @@ class Menu:
 
     @cached_property
     def json_text(self) -> str:
-        """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated."""
-        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False,
-                          check_circular=False) + "\n"  # a tree: no cycle to look for
+        """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated.
+
+        The same bytes as ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``
+        (tested), written by orjson: 5-10 x faster on a 6,000-item menu (bench/RESULTS.md).
+        """
+        return orjson.dumps(self.to_json()).decode() + "\n"
 
     def versioned(self) -> Menu:
         """Return this menu with ``version`` set to a hash of the rest of its content."""

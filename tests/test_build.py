@@ -6,6 +6,9 @@ import json
 import re
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hugo_pos.build import build
 from hugo_pos.catalog import Menu
 
@@ -150,3 +153,22 @@ def test_a_module_copy_from_another_hugo_pos_version_is_refreshed(mini_site, run
     readme.write_text(readme.read_text().replace(f"hugo-pos {__version__} ", f"hugo-pos {older} "))
     run_cli("build", "--site", str(mini_site))
     assert script.read_bytes() == original
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(exclude_categories=["Cs"])), st.integers(-2**63, 2**63 - 1))
+def test_menu_json_text_is_what_the_standard_json_module_writes(text, amount):
+    # menu.json is written by orjson for speed; its bytes (and so the menu version) are those
+    # of json.dumps with the compact separators and UTF-8, escapes and all.
+    from hugo_pos.catalog import LocationMenu, MenuCategory, MenuItem, MenuVariant
+
+    item = MenuItem(key=text, name=text, description=f'"{text}"\\\n\x00\x1f\x7f\u2028',
+                    image="", category=text, variants=(
+                        MenuVariant(id=text, name="😀", price=amount, available=True,
+                                    pos={"loyverse": {text: None, "n": 1.5}}),))
+    location = LocationMenu(id="x", name=text, kind="restaurant", whatsapp="", timezone="UTC",
+                            hours={"mon": ("11:00-15:00",)}, ordering={"online": False},
+                            categories=(MenuCategory("c", text, (text,)),), items={text: item})
+    menu = Menu(version="", currency="TTD", minor_units=2, locations={"x": location})
+    assert menu.json_text == json.dumps(menu.to_json(), separators=(",", ":"),
+                                        ensure_ascii=False) + "\n"

@@ -98,7 +98,6 @@ def test_a_cached_catalog_reads_back_equal_including_a_replaced_item():
                                                       {"variant_id": "v1"}),),
                        category=None, description='Eel, "avocado"', modifiers=(sauce,),
                        pos={"item_id": "i1"})
-    roll.json_text  # noqa: B018 - memoised before the item is replaced, as a provider may
     sold_out = replace(roll, variants=(replace(roll.variants[0], reason="sold_out", price=None),))
     catalog = Catalog("loyverse", "TTD", (roll, sold_out))
     assert Catalog.from_json(json.loads(catalog.json_text())) == catalog

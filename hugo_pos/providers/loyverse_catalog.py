@@ -318,7 +318,6 @@ class Projection:
                 description=item.get("description"), pos={"item_id": item["id"]},
                 modifiers=tuple(self._modifier(mid, rates) for mid in modifier_ids(item)
                                 if mid in self.modifiers))
-            projected.json_text  # noqa: B018 - serialised now, while the next page downloads
             self.items.append(projected)
 
     def finish(self, stock: Mapping[str, Decimal]) -> tuple[Catalog, list[str]]:
