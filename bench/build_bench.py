@@ -12,6 +12,11 @@ requests x latency: cursor pages are sequential, independent lists are parallel)
 requests made vs the minimum, the build's CPU time (user + system) and peak RSS. Then the CPU
 time of ``merge()`` for 10,000 items (in-process, catalog from the fake with no latency).
 
+A second reference, also per scenario: the pull alone (``pull s``): a process with the same
+start-up, HTTP client and JSON parsing as a build that pulls the same catalogs and does nothing
+else (no site, projection, merge or output). Above the floor it shows what Python's HTTP and
+parsing cost; a build's time above it is the build's own work.
+
 Run: ``python bench/build_bench.py`` (``--quick``: 1 run, fewer items; ``--latency 0.2``;
 ``--source OLD --compare NEW``: two source trees taking turns, a row each, for before/after).
 """
@@ -35,6 +40,21 @@ from fakes.loyverse import FakeLoyverse, serve
 
 PAGE = 250
 LOCATIONS = ("north", "south", "east")
+# The pull alone (see the module's docstring), run with the tree's Python: ``python -c PULL SITE``.
+PULL_ONLY = """
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import hugo_pos.cli  # the start-up that `hugo_pos --version` pays, subtracted as from a build
+from hugo_pos.build import _interpreter_tuned, account_groups, make_providers
+from hugo_pos.config import load_config
+from hugo_pos.providers.loyverse_catalog import pull_account
+providers = make_providers(load_config(Path(sys.argv[1]), dict(os.environ)))
+groups = [[providers[key] for key in keys] for keys in account_groups(providers)]
+with _interpreter_tuned(), ThreadPoolExecutor(len(groups)) as pool:
+    list(pool.map(lambda g: pull_account(g[0].client, {p.store_id for p in g}), groups))
+os._exit(0)
+"""
 
 
 def make_fake(n_items: int, stores: int, token: str, latency: float) -> FakeLoyverse:
@@ -158,6 +178,11 @@ class Tree:
         """Run ``hugo_pos ARGS`` from this tree."""
         return run_child([*self.command, *args], env=self.env, cwd=self.cwd)
 
+    def pull_only(self, site: Path) -> ChildRun:
+        """Pull the catalogs of ``site`` with this tree's client, and nothing else."""
+        return run_child([sys.executable, "-c", PULL_ONLY, str(site)], env=self.env,
+                         cwd=self.cwd)
+
 
 def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[int],
                    n_items: int, runs: int, trees: list[Tree], version_walls: dict[str, float],
@@ -169,6 +194,7 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
     ``profile``: one more build under cProfile, its top 25 functions by cumulative time printed.
     """
     builds: dict[str, list[tuple[ChildRun, int]]] = {t.label: [] for t in trees}  # requests
+    pulls: dict[str, list[float]] = {t.label: [] for t in trees}  # wall of the pull alone
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         urls = [stack.enter_context(serve(Replay(f))) for f in fakes]
         accounts = [(url, fake.token, store) for url, fake, used in
@@ -185,6 +211,10 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
                 if run.code:
                     sys.exit(f"{name}: hugo_pos build failed ({run.code}):\n{run.err}")
                 builds[tree.label].append((run, sum(f.request_count for f in fakes) - before))
+                pull = tree.pull_only(site)
+                if pull.code:
+                    sys.exit(f"{name}: the pull alone failed ({pull.code}):\n{pull.err}")
+                pulls[tree.label].append(pull.wall)
         if profile:
             out = Path(tmp) / "build.prof"
             run_child([sys.executable, "-m", "cProfile", "-o", str(out), *trees[0].command,
@@ -202,9 +232,11 @@ def bench_scenario(name: str, fakes: list[FakeLoyverse], stores_per_fake: list[i
         ratio = net / floor if floor else float("nan")
         made = max(requests for _, requests in done)
         peak = max(run.peak for run, _ in done)
+        pull = median(pulls[tree.label]) - version_walls[tree.label]
         rows.append([name if len(trees) == 1 else f"{name} [{tree.label}]", f"{wall:.3f}",
                      f"{median([run.cpu for run, _ in done]):.3f}", f"{net:.3f}",
-                     f"{floor:.3f}", f"{ratio:.2f}", verdict(ratio <= 1.3), f"{made}/{fewest}",
+                     f"{floor:.3f}", f"{ratio:.2f}", verdict(ratio <= 1.3),
+                     f"{pull:.3f}", f"{pull / floor:.2f}", f"{made}/{fewest}",
                      verdict(made == fewest), f"{peak / 2**20:.0f}", verdict(peak < 250 * 2**20)])
     return rows
 
@@ -291,7 +323,7 @@ def main() -> None:
     rows += bench_scenario("separate (3 accounts)", separate, [1, 1, 1], args.items,
                            args.runs, trees, version_walls, args.latency, args.profile)
     print(table(rows, ["scenario", "wall s", "CPU s", "net s", "floor s", "ratio", "<=1.3",
-                       "requests/min", "=min", "peak MB", "<250"]))
+                       "pull s", "pull ratio", "requests/min", "=min", "peak MB", "<250"]))
     cpu = merge_cpu(args.merge_items, max(3, args.runs))
     print(f"\nmerge() CPU for {args.merge_items} items ({trees[0].label}): {cpu:.3f} s  "
           f"(target < 1 s: {verdict(cpu < 1.0)})")
