@@ -255,8 +255,10 @@ def version_times(trees: list[Tree], runs: int) -> dict[str, float]:
 
 
 def merge_cpu(n_items: int, runs: int) -> float:
-    """CPU seconds of ``merge()`` for one location of ``n_items`` items (median of runs)."""
-    from hugo_pos.build import fetch_catalogs, make_providers
+    """CPU seconds of ``merge()`` for one location of ``n_items`` items (median of runs), with
+    the cyclic GC paused as ``build()`` pauses it (its full passes over the catalogs were half
+    of the figure before session 5, and a build never pays them)."""
+    from hugo_pos.build import _interpreter_tuned, fetch_catalogs, make_providers
     from hugo_pos.config import load_config
     from hugo_pos.merge import merge
     from hugo_pos.site import read_site
@@ -271,9 +273,10 @@ def merge_cpu(n_items: int, runs: int) -> float:
                                   strict=False, progress=None, warnings=[])
         cpu = []
         for _ in range(runs):
-            started = time.process_time()
-            merge(config, items, catalogs)
-            cpu.append(time.process_time() - started)
+            with _interpreter_tuned():
+                started = time.process_time()
+                merge(config, items, catalogs)
+                cpu.append(time.process_time() - started)
     return median(cpu)
 
 
