@@ -83,8 +83,9 @@ class Catalog:
 
     def json_text(self) -> str:
         """Return the catalog as JSON (the build cache stores catalogs this way): every field
-        of every dataclass under its own name, as ``from_json`` reads it back."""
-        return orjson.dumps(self).decode()
+        of every dataclass under its own name, as ``from_json`` reads it back. Keys of ``pos``
+        that are not strings are written as ``json.dumps`` writes them (``1`` -> ``"1"``)."""
+        return orjson.dumps(self, option=orjson.OPT_NON_STR_KEYS).decode()
 
     @classmethod
     def from_json(cls, data: dict) -> Catalog:

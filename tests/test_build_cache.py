@@ -101,3 +101,6 @@ def test_a_cached_catalog_reads_back_equal_including_a_replaced_item():
     sold_out = replace(roll, variants=(replace(roll.variants[0], reason="sold_out", price=None),))
     catalog = Catalog("loyverse", "TTD", (roll, sold_out))
     assert Catalog.from_json(json.loads(catalog.json_text())) == catalog
+    # a provider's ids keyed by number are kept, as strings, as json.dumps kept them
+    odd = Catalog("odoo", "TTD", (replace(roll, pos={7: "seven"}),))
+    assert json.loads(odd.json_text())["items"][0]["pos"] == {"7": "seven"}
