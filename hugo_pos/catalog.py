@@ -72,7 +72,6 @@ class CatalogItem:
     pos: dict[str, Any] = field(default_factory=dict)
 
 
-
 @dataclass(frozen=True)
 class Catalog:
     """Everything one POS sells at one location, prices in minor units of ``currency``."""
@@ -271,7 +270,7 @@ class Menu:
         """Return menu.json's text: compact, stable key order, UTF-8, newline-terminated.
 
         The same bytes as ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``
-        (tested), written by orjson: 5-10 x faster on a 6,000-item menu (bench/RESULTS.md).
+        (tested), written by orjson: about 5 x faster on a 6,000-item menu (bench/RESULTS.md).
         """
         return orjson.dumps(self.to_json()).decode() + "\n"
 
