@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hugo_pos.build import build
-from hugo_pos.catalog import Menu
+from hugo_pos.catalog import LocationMenu, Menu, MenuCategory, MenuItem, MenuVariant
 
 OUTPUTS = ("data/hugo_pos/menu.json", "static/hugo-pos/menu.json", "static/hugo-pos/config.js")
 
@@ -160,8 +160,6 @@ def test_a_module_copy_from_another_hugo_pos_version_is_refreshed(mini_site, run
 def test_menu_json_text_is_what_the_standard_json_module_writes(text, amount):
     # menu.json is written by orjson for speed; its bytes (and so the menu version) are those
     # of json.dumps with the compact separators and UTF-8, escapes and all.
-    from hugo_pos.catalog import LocationMenu, MenuCategory, MenuItem, MenuVariant
-
     item = MenuItem(key=text, name=text, description=f'"{text}"\\\n\x00\x1f\x7f\u2028',
                     image="", category=text, variants=(
                         MenuVariant(id=text, name="😀", price=amount, available=True,
