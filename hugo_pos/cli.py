@@ -41,6 +41,11 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+# Text attributes of every LogRecord that are not free text: never a secret.
+_RECORD_TEXT = frozenset({"msg", "name", "levelname", "pathname", "filename", "module",
+                          "funcName", "threadName", "processName", "taskName"})
+
+
 class RedactSecrets(logging.Filter):
     """Replace every known secret value in log records with ``***``."""
 
@@ -50,12 +55,18 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                if secret and len(secret) >= 4:
-                    message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = self.redact(record.getMessage()), None
+            for name, value in vars(record).items():  # extra fields: a JSON log line shows them
+                if isinstance(value, str) and name not in _RECORD_TEXT:
+                    record.__dict__[name] = self.redact(value)
         return True
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret (4 characters or more) replaced by ``***``."""
+        for secret in self.secrets:
+            if len(secret) >= 4 and secret in text:
+                text = text.replace(secret, "***")
+        return text
 
 
 REDACT = RedactSecrets()

@@ -264,14 +264,15 @@ class OdooProvider(Provider):
         with Odoo product.product ids as ``variant_ids`` (menu.json ``pos.odoo.product_id``);
         anything else (pos.category, pricelist items...) gives ``catalog_changed``.
         ``event_id`` is ``odoo:<model>:<id>:<digest of the body>``: a replayed body dedupes.
+        A body that is not JSON raises ValueError (the relay answers 400).
         """
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return []
+        data = json.loads(body)
         if not isinstance(data, dict) or not data.get("_model") or not data.get("_id"):
             return []
-        model, rec_id = str(data["_model"]), int(data["_id"])
+        try:
+            model, rec_id = str(data["_model"]), int(data["_id"])
+        except (TypeError, ValueError):
+            raise ValueError("_id is not a record id") from None
         event_id = f"odoo:{model}:{rec_id}:{hashlib.sha256(body).hexdigest()[:16]}"
         location = self.context.location.id
         if model == "pos.order":

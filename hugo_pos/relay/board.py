@@ -1,7 +1,8 @@
 """The kitchen board (``GET /board?location=ID``): today's orders, live, for staff.
 
 Protected by ``HUGO_POS_BOARD_TOKEN``, given as ``Authorization: Bearer ...`` or once as
-``?token=...`` (a tablet bookmark), after which an HttpOnly cookie keeps the tablet signed in.
+``?token=...`` (a tablet bookmark), after which an HttpOnly cookie keeps the tablet signed in
+(the page then drops the token from its address).
 The page refreshes itself; staff mark orders accepted, ready or done, which the customer's
 ``GET /v1/orders/{id}`` shows. For a location that runs only the local provider, this page is
 how orders reach the kitchen.
@@ -39,7 +40,8 @@ def _authorized(token: str) -> bool:
     if not token:
         return False
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
         return True
     cookie = request.cookies.get(COOKIE, "")
     return hmac.compare_digest(cookie.encode(), _cookie_value(token).encode())
@@ -61,12 +63,7 @@ def show() -> Response:
     if given is not None:
         if not token or not hmac.compare_digest(given.encode(), token.encode()):
             return _unauthorized(bool(token))
-        query = {k: v for k, v in request.args.items() if k != "token"}
-        response = redirect(f"{request.path}?{urlencode(query)}" if query else request.path, 303)
-        response.set_cookie(COOKIE, _cookie_value(token), max_age=365 * 86400, httponly=True,
-                            samesite="Strict", secure=request.is_secure, path="/board")
-        return response
-    if not _authorized(token):
+    elif not _authorized(token):
         return _unauthorized(bool(token))
     location_id = request.args.get("location") or None
     try:
@@ -80,9 +77,20 @@ def show() -> Response:
     html = render_template(
         "board.html", orders=[_view(o, zone) for o in orders], location=location,
         locations=relay.config.locations, refresh=REFRESH_SECONDS, statuses=STAFF_STATUSES,
-        today=now.strftime("%A %d %B"))
-    return Response(html, mimetype="text/html",
-                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        today=now.strftime("%A %d %B"), address=_address_without_token() if given else None)
+    response = Response(html, mimetype="text/html",
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    if given:  # signed in by the link: the cookie keeps the tablet signed in from now on
+        response.set_cookie(COOKIE, _cookie_value(token), max_age=365 * 86400, httponly=True,
+                            samesite="Strict", secure=request.is_secure, path="/board")
+    return response
+
+
+def _address_without_token() -> str:
+    """This page's address without ``token``: the page shows it in the address bar instead,
+    so the token stays out of the tablet's history and the page's own refreshes."""
+    query = {k: v for k, v in request.args.items() if k != "token"}
+    return f"{request.path}?{urlencode(query)}" if query else request.path
 
 
 @board.post("/board/orders/<order_id>/status")

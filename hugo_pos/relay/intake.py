@@ -36,7 +36,7 @@ access_log = logging.getLogger("hugo_pos.relay.access")
 MAX_BODY = 32 * 1024
 ORDERS_PATH = "/v1/orders"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-_TOKEN_PATH = re.compile(r"^(/(?:v1/)?webhooks/[a-z0-9_-]+/)[^/?]+")
+_TOKEN_PATH = re.compile(r"^(/(?:v1/)?webhooks/[^/]+/)[^/?]+", re.IGNORECASE)
 _CORS = (("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
          ("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key"),
          ("Access-Control-Expose-Headers", "Retry-After"),
@@ -63,7 +63,7 @@ def log_access(method: str, path: str, status: int, started: float,
                order_id: str | None) -> None:
     """The relay's access log line for one request (INFO, JSON fields)."""
     if access_log.isEnabledFor(logging.INFO):
-        if "/webhooks/" in path:
+        if "/webhooks/" in path.lower():
             path = redact_path(path)
         # handle(makeRecord()) is info() without looking up the caller's file and line, which
         # no access line shows: a tenth of the line's cost.

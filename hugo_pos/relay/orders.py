@@ -144,8 +144,7 @@ def parse_order(data: Any) -> OrderRequest:
         raise _invalid("fulfilment", f"fulfilment must be one of {', '.join(FULFILMENTS)}")
     address = _text(customer, "address", "customer.address", limit=300)
     if fulfilment == "delivery" and not address:
-        raise OrderRejected("address_required", "customer.address is required for delivery",
-                            "customer.address", 422)
+        raise _invalid("customer.address", "customer.address is required for delivery")
     version = data.get("menu_version")
     if version is not None and (not isinstance(version, str) or len(version) > 64):
         raise _invalid("menu_version", "menu_version must be a string")

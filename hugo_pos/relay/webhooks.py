@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from hugo_pos.errors import HugoPosError, PosUnavailable
 from hugo_pos.hours import is_open
 from hugo_pos.providers.base import Provider, WebhookEvent
+from hugo_pos.relay.app import error, request_body
 from hugo_pos.relay.store import ORDER_STATUSES
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ def _relay():
 
 
 def _error(code: str, message: str, status: int) -> Response:
-    from hugo_pos.relay.app import error
-
     return error(code, message, None, status)
 
 
@@ -48,10 +47,13 @@ def receive(provider_name: str, token: str | None = None) -> Response:
     relay = _relay()
     candidates = [(loc, pos) for loc in relay.config.locations for pos in loc.enabled_pos
                   if pos.provider == provider_name]
-    if not candidates:
-        return _error("not_found", f"no enabled POS uses the {provider_name} provider", 404)
-    body = request.get_data()
     token = token or request.args.get("token")
+    body = request_body()
+    if not candidates:
+        # Only a caller holding the URL token learns how the relay is configured.
+        if token is not None and _token_ok(relay, token):
+            return _error("not_found", f"no enabled POS uses the {provider_name} provider", 404)
+        return _error("unauthorized", "invalid webhook signature or token", 401)
     found = _authenticate(relay, candidates, token, body)
     if found is None:
         log.warning("webhook refused: bad signature or token", extra={"provider": provider_name})
@@ -95,14 +97,19 @@ def _parse(relay, found, candidates, body: bytes) -> list:
     return list(events.values())
 
 
+def _token_ok(relay, token: str) -> bool:
+    expected = relay.settings.webhook_token
+    return bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
+
+
 def _authenticate(relay, candidates, token: str | None, body: bytes
                   ) -> tuple[str, str, Provider] | None:
     """Return ``(location, pos name, provider)`` of the POS that vouches for this webhook."""
     headers = dict(request.headers)
     if token is not None:
-        expected = relay.settings.webhook_token
-        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not _token_ok(relay, token):
             return None
+        expected = relay.settings.webhook_token
         loc, pos = candidates[0]
         provider = relay.provider(loc.id, pos.name)
         try:

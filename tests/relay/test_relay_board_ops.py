@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -24,11 +25,21 @@ def test_the_board_needs_its_token_then_keeps_the_tablet_signed_in(client):
     assert client.get("/board?location=town").status_code == 401
     assert client.get("/board?location=town&token=wrong").status_code == 401
     signin = client.get("/board?location=town&token=board-secret")
-    assert signin.status_code == 303
-    assert signin.headers["Location"] == "/board?location=town"
+    assert signin.status_code == 200 and "<title>Orders · Town</title>" in signin.text
+    # the page takes the token out of its address before its refresh reads it
+    assert signin.text.index('history.replaceState(null, "", "/board?location=town")') < \
+        signin.text.index('http-equiv="refresh"')
     cookie = signin.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "board-secret" not in cookie
     assert client.get("/board?location=town").status_code == 200
+    assert "replaceState" not in client.get("/board?location=town").text
+
+
+def test_the_bearer_scheme_is_case_insensitive(client):
+    for header in ("Bearer board-secret", "bearer board-secret", "BEARER  board-secret"):
+        assert client.get("/board", headers={"Authorization": header}).status_code == 200
+    assert client.get("/board", headers={"Authorization": "Basic board-secret"}).status_code \
+        == 401
 
 
 def test_the_board_lists_todays_orders_and_staff_move_them_along(client, relay):
@@ -120,6 +131,31 @@ def test_access_logs_redact_url_tokens():
     assert redact_path("/webhooks/loyverse/s3cret") == "/webhooks/loyverse/***"
     assert redact_path("/v1/webhooks/odoo/s3cret") == "/v1/webhooks/odoo/***"
     assert redact_path("/v1/orders/ABCD-EFGH") == "/v1/orders/ABCD-EFGH"
+    assert redact_path("/WebHooks/ODOO/s3cret") == "/WebHooks/ODOO/***"
+
+
+def test_no_field_of_a_json_log_line_shows_a_secret(relay):
+    from hugo_pos.cli import REDACT
+
+    token = relay.settings.webhook_token
+    REDACT.secrets.add(token)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(REDACT)
+    logging.getLogger().addHandler(handler)
+    try:
+        logging.getLogger("hugo_pos.relay").setLevel(logging.INFO)
+        client = make_app(relay).test_client()
+        client.post(f"/webhooks/ODOO/{token}", data=b"{}")
+        client.get(f"/nowhere/{token}")
+        logging.getLogger("hugo_pos.test").warning("odd", extra={"url": f"https://x/{token}"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+        REDACT.secrets.discard(token)
+    logged = lines.getvalue()
+    assert logged.count("\n") >= 3 and token not in logged
+    assert '"url": "https://x/***"' in logged
 
 
 def test_the_board_escapes_what_customers_type(client):

@@ -17,7 +17,7 @@ def test_the_demo_relay_serves_the_board_and_the_local_preview(tmp_path, monkeyp
     try:
         base = f"http://127.0.0.1:{port}"
         board = requests.get(f"{base}/board?token=demo-token", allow_redirects=False, timeout=5)
-        assert board.status_code == 303 and "hugo_pos_board=" in board.headers["Set-Cookie"]
+        assert board.status_code == 200 and "hugo_pos_board=" in board.headers["Set-Cookie"]
         preflight = requests.options(f"{base}/v1/orders", timeout=5, headers={
             "Origin": "http://localhost:1313", "Access-Control-Request-Method": "POST"})
         assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:1313"

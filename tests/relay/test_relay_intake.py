@@ -5,6 +5,7 @@ to Flask, each to its own relay (own database, same clock, same order ids)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import json
 import logging
@@ -164,3 +165,35 @@ def test_a_body_whose_connection_breaks_gets_flasks_400_and_its_log_line(
     assert [(r.getMessage(), r.status) for r in caplog.records
             if r.name == "hugo_pos.relay.access"] == [("POST /v1/orders 400", 400)]
     assert twin.relay.store.read().row("SELECT COUNT(*) AS n FROM orders")["n"] == 0
+
+
+def _streamed(path: str, body: bytes, headers: dict) -> dict:
+    """The environ a server gives a chunked request: no Content-Length, a terminated input."""
+    built = EnvironBuilder(method="POST", path=path, headers=headers,
+                           content_type="application/json").get_environ()
+    built.pop("CONTENT_LENGTH", None)
+    built.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True,
+                  "wsgi.input": io.BytesIO(body)})
+    return built
+
+
+def _padded(size: int) -> bytes:
+    body = json.dumps({**order_body(), "pad": ""})
+    return body.replace('"pad": ""', '"pad": "' + "x" * (size - len(body)) + '"').encode()
+
+
+@pytest.mark.parametrize(("path", "size", "expected"), [
+    ("/v1/orders", 32 * 1024 + 1, ("413", "too_large")),
+    ("/v1/orders", 40_000, ("413", "too_large")),
+    ("/v1/orders", 32 * 1024, ("201", None)),  # exactly the limit is not too large
+    ("/webhooks/loyverse", 40_000, ("413", "too_large")),
+])
+def test_a_streamed_body_over_32_kb_is_413_not_cut_short(path, size, expected, site, tmp_path,
+                                                          clock, monkeypatch):
+    twin = Twin(site, f"sqlite:///{tmp_path / 'r.sqlite3'}", clock, monkeypatch)
+    body = _padded(size)
+    assert len(body) == size
+    app_iter, status, _ = run_wsgi_app(twin.intake, _streamed(path, body,
+                                                              {"Idempotency-Key": "k-1"}))
+    answer = json.loads(b"".join(app_iter))
+    assert (status.split()[0], answer.get("error", {}).get("code")) == expected

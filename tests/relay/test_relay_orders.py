@@ -104,7 +104,7 @@ def test_get_order_shows_status_and_deliveries(client):
     ({"customer": {"phone": "+1 868 555 0199"}}, 400, "invalid", "customer.name"),
     ({"customer": {"name": "Ana"}}, 400, "invalid", "customer.phone"),
     ({"customer": {"name": "Ana", "phone": "call me"}}, 400, "invalid", "customer.phone"),
-    ({"fulfilment": "delivery"}, 422, "address_required", "customer.address"),
+    ({"fulfilment": "delivery"}, 400, "invalid", "customer.address"),
     ({"fulfilment": "teleport"}, 400, "invalid", "fulfilment"),
     ({"fulfilment": "dine_in"}, 422, "unavailable", "fulfilment"),
 ])

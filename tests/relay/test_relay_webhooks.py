@@ -76,7 +76,12 @@ def test_a_bad_signature_or_token_is_401_and_stores_nothing(hook_relay):
     assert unsigned.status_code == 401
     assert client.post("/webhooks/loyverse/not-the-token", data=b"{}").status_code == 401
     assert client.post("/v1/webhooks/loyverse?token=nope", data=b"{}").status_code == 401
-    assert client.post("/webhooks/square", data=b"{}").status_code == 404
+    # A provider no enabled POS uses: still 401 without credentials (DESIGN §6); only the URL
+    # token's holder is told that nothing here takes it.
+    assert client.post("/webhooks/square", data=b"{}").status_code == 401
+    assert client.post("/webhooks/odoo/not-the-token", data=b"{}").status_code == 401
+    unused = client.post("/webhooks/odoo/hook-token-0123456789", data=b"{}")
+    assert unused.status_code == 404 and unused.json["error"]["code"] == "not_found"
     assert hook_relay.store.stats()["events"] == []
 
 
@@ -171,3 +176,18 @@ def test_an_order_becomes_one_loyverse_receipt_despite_a_500(tmp_path, sqlite_ur
     assert view["status"] == "in_pos"
     assert view["deliveries"][0]["pos_ref"] == str(ours[0]["receipt_number"])
     assert view["deliveries"][0]["last_error"] is None  # the POS total equals ours
+
+
+def test_an_odoo_webhook_that_is_not_json_is_400_and_stores_nothing(tmp_path, sqlite_url, clock):
+    odoo = {"odoo": {"provider": "odoo", "url": "http://127.0.0.1:9", "database": "omg",
+                     "login": "relay@omg.tt", "api_key": "key", "company_id": 1,
+                     "pos_config_id": 1}}
+    relay = make_relay(write_site(tmp_path / "site", pos=odoo), sqlite_url, clock)
+    client = make_app(relay).test_client()
+    url = "/webhooks/odoo/hook-token-0123456789"
+    bad = client.post(url, data=b"{not json", content_type="application/json")
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid"
+    assert client.post(url, data=b'{"_model": "pos.order", "_id": [7]}').status_code == 400
+    assert relay.store.stats()["events"] == []
+    ping = client.post(url, data=b'{"hello": 1}', content_type="application/json")
+    assert ping.status_code == 200 and ping.json["received"] == 0
