@@ -128,8 +128,9 @@ def load_config(site: str | os.PathLike, env: Mapping[str, str] | None = None,
     config = checker.site(root, data)
     mapping_path = path.with_name("pos-mapping.yaml")
     mapping_label = MAPPING_FILE if locations_path is None else str(mapping_path)
+    enabled = {pos.name for loc in config["locations"] for pos in loc.enabled_pos}
     mapping = _check_mapping(read_yaml(mapping_path, mapping_label, required=False),
-                             mapping_label, checker)
+                             mapping_label, checker, enabled)
     if checker.problems:
         raise ConfigError(checker.problems, checker.hint())
     return SiteConfig(**config, mapping=mapping, warnings=tuple(checker.warnings),
@@ -186,8 +187,11 @@ class _Checker:
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.secrets: set[str] = set()
-        self.missing_env: list[str] = []
+        self.missing_env: list[tuple[str, bool]] = []  # (name, in an enabled POS's settings)
         self.quiet = False  # True while reading a disabled POS: its unset env vars do not matter
+        # True while reading an enabled POS's settings, where every env var must be set; outside
+        # them only a required key's is (DESIGN §4: e.g. an unset relay_url is a warning).
+        self.in_pos = False
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{self.label}: {path}: {message}")
@@ -197,13 +201,18 @@ class _Checker:
 
     def hint(self) -> str:
         if self.missing_env:
-            return (f"set {', '.join(dict.fromkeys(self.missing_env))} in the environment or the "
-                    "site's .env file (see env.example), or set `enabled: false` on that POS")
-        return (f"fix the values above in {self.label}; the README's configuration reference "
-                "lists every key")
+            names = ", ".join(dict.fromkeys(name for name, _ in self.missing_env))
+            of_a_pos = any(in_pos for _, in_pos in self.missing_env)
+            return (f"set {names} in the environment or the site's .env file (see env.example)"
+                    + (", or set `enabled: false` on that POS" if of_a_pos else ""))
+        files = " and ".join(dict.fromkeys(p.split(": ", 1)[0] for p in self.problems))
+        return (f"fix the values above in {files or self.label}; the README's configuration "
+                "reference lists every key")
 
-    def resolve(self, value: Any, path: str, fatal: bool, secret: bool = False) -> Any:
-        """Substitute env references in a string value; record missing variables."""
+    def resolve(self, value: Any, path: str, fatal: bool, secret: bool = False,
+                instead: str = '""') -> Any:
+        """Substitute env references in a string value; record missing variables (a problem
+        when ``fatal``, else a warning saying the value ``instead`` is used)."""
         if not isinstance(value, str) or "{{" not in value:
             if secret and isinstance(value, str) and value:
                 self.warn(path, "a secret written in the file; use {{ env `NAME` }} instead")
@@ -214,10 +223,10 @@ class _Checker:
             found = self.env.get(name, "")
             if found == "":
                 if fatal:
-                    self.missing_env.append(name)
+                    self.missing_env.append((name, self.in_pos))
                     self.problem(path, f"environment variable {name} is not set")
                 elif not self.quiet:
-                    self.warn(path, f"environment variable {name} is not set; using \"\"")
+                    self.warn(path, f"environment variable {name} is not set; using {instead}")
             return found
 
         resolved = ENV_REF.sub(substitute, value)
@@ -243,8 +252,10 @@ class _Checker:
                 self.problem(f"{path}{key}", "required but missing")
             return option.default
         from_env = isinstance(raw, str) and "{{" in raw
-        raw = self.resolve(raw, f"{path}{key}", fatal, option.secret)
-        if raw == "" and option.kind is not str:
+        env_fatal = fatal and (option.required or self.in_pos)
+        instead = '""' if option.default in (None, "") else repr(option.default)
+        raw = self.resolve(raw, f"{path}{key}", env_fatal, option.secret, instead)
+        if raw == "" and (option.kind is not str or from_env and not env_fatal):
             return option.default
         if raw == "" and option.required and fatal:
             return option.default
@@ -394,10 +405,10 @@ class _Checker:
                 report(f"{where}provider", f"{exc.message} ({exc.hint})")
                 continue
             self.unknown_keys(settings, ("enabled", "provider", *options), where)
-            self.quiet = not enabled
+            self.quiet, self.in_pos = not enabled, True
             values = {key: self.value(settings, key, option, where, fatal=bool(enabled))
                       for key, option in options.items()}
-            self.quiet = False
+            self.quiet = self.in_pos = False
             result.append(PosConfig(name=str(name), provider=provider, enabled=bool(enabled),
                                     settings=values, env_names=_env_names(settings, options)))
         return result
@@ -416,10 +427,13 @@ def _env_names(settings: dict, options: Mapping[str, Option]) -> dict[str, str]:
     return names
 
 
-def _check_mapping(data: dict, label: str, checker: _Checker) -> dict[str, dict[str, dict]]:
-    """Validate pos-mapping.yaml: ``items: {KEY: {POS: {field: id}}}``."""
+def _check_mapping(data: dict, label: str, checker: _Checker,
+                   enabled: set[str]) -> dict[str, dict[str, dict]]:
+    """Validate pos-mapping.yaml: ``items: {KEY: {POS: {field: id}}}``. An unset env var is
+    a problem for a POS some location has ``enabled``, a warning for any other."""
     problems_before = len(checker.problems)
     checker.label, saved = label, checker.label
+    checker.in_pos = True  # every value here is a POS's id
     checker.unknown_keys(data, ("items",), "")
     items = data.get("items") or {}
     mapping: dict[str, dict[str, dict]] = {}
@@ -432,7 +446,7 @@ def _check_mapping(data: dict, label: str, checker: _Checker) -> dict[str, dict[
                             "{loyverse: {variant_id: ...}, odoo: {product_id: 42}}")
             continue
         mapping[str(key)] = {
-            str(pos): {k: checker.resolve(v, f"items.{key}.{pos}.{k}", True)
+            str(pos): {k: checker.resolve(v, f"items.{key}.{pos}.{k}", str(pos) in enabled)
                        for k, v in ids.items()} for pos, ids in per_pos.items()}
-    checker.label = saved
+    checker.label, checker.in_pos = saved, False
     return mapping if len(checker.problems) == problems_before else {}

@@ -193,3 +193,39 @@ def test_only_the_console_script_builds_without_the_cyclic_gc(mini_site, run_cli
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_unset_env_var_outside_an_enabled_provider_is_a_warning(mini_site, run_cli,
+                                                                    monkeypatch):
+    # DESIGN §4: a missing env var outside an enabled provider is a warning (the key keeps its
+    # default); one of a required key or of an enabled POS stays an error.
+    for name in ("TRUCK_TZ", "TRUCK_VARIANT", "TOWN_WHATSAPP", "POS_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = mini_site / "data/locations.yaml"
+    text = path.read_text().replace('kind: food-truck', 'kind: food-truck\n'
+                                    '    timezone: "{{ env `TRUCK_TZ` }}"')
+    path.write_text(text)
+    (mini_site / "data/pos-mapping.yaml").write_text(
+        'items:\n  ROLL-CALI: {loyverse: {variant_id: "{{ env `TRUCK_VARIANT` }}"}}\n')
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0, result.stderr
+    assert ("WARNING: data/locations.yaml: locations[1].timezone: environment variable TRUCK_TZ "
+            "is not set; using 'UTC'") in result.stderr
+    assert ("WARNING: data/pos-mapping.yaml: items.ROLL-CALI.loyverse.variant_id: environment "
+            "variable TRUCK_VARIANT is not set; using \"\"") in result.stderr
+    path.write_text(text.replace('"+1 868 555 0101"', '"{{ env `TOWN_WHATSAPP` }}"'))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: data/locations.yaml: locations[0].whatsapp: environment variable TOWN_WHATSAPP "
+        "is not set",
+        "Hint: set TOWN_WHATSAPP in the environment or the site's .env file (see env.example)"]
+
+
+def test_a_bad_pos_mapping_is_named_in_the_hint(mini_site, run_cli):
+    (mini_site / "data/pos-mapping.yaml").write_text("items:\n  ROLL-CALI: 42\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Hint: fix the values above in data/pos-mapping.yaml; the README's configuration "
+        "reference lists every key")
