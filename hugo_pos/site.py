@@ -22,7 +22,7 @@ import yaml
 from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
 
 from hugo_pos import __version__
-from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant
+from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant, slug
 from hugo_pos.config import SiteConfig
 from hugo_pos.errors import ConfigError
 from hugo_pos.money import MoneyError, to_minor
@@ -274,6 +274,8 @@ def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency
             # a variant without its own price inherits the item's, already in minor units
             price=_price(entry["price"], f"variants[{i}].price", currency, problem)
             if "price" in entry else price))
+    _check_distinct([(f"variants[{i}]", v.name, v.sku or "~" + slug(v.name))
+                     for i, v in enumerate(variants)], "variant", "its own name or sku", problem)
     return tuple(variants)
 
 
@@ -298,12 +300,28 @@ def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...
                 continue
             price = _price(opt.get("price", 0), f"{where}.options[{j}].price", currency, problem)
             options.append(SiteOption(name=str(opt["name"]), price=price or 0))
+        _check_distinct([(f"{where}.options[{j}]", o.name, slug(o.name))
+                         for j, o in enumerate(options)], "option", "its own name", problem)
         low, high = _int(entry.get("min"), 0), _int(entry.get("max"), len(options))
         if not 0 <= low <= high or high > max(len(options), 1):
             problem(where, f"min {low} / max {high} do not fit its {len(options)} options")
         groups.append(SiteModifierGroup(name=str(entry["name"]), min=low, max=high,
                                         options=tuple(options)))
+    _check_distinct([(f"modifiers[{i}]", g.name, slug(g.name)) for i, g in enumerate(groups)],
+                    "modifier group", "its own name", problem)
     return tuple(groups)
+
+
+def _check_distinct(entries: list[tuple[str, str, str]], what: str, fix: str, problem) -> None:
+    """Report each entry ``(field, name, id)`` whose id an earlier entry already has: the
+    menu ids made from names (DESIGN §4) must be unique."""
+    first: dict[str, tuple[str, str]] = {}
+    for field, name, ident in entries:
+        if ident in first:
+            other_field, other_name = first[ident]
+            problem(field, f"the {what} {name!r} gets the same id as {other_field} "
+                    f"({other_name!r}); give it {fix}")
+        first.setdefault(ident, (field, name))
 
 
 def _price(value: Any, field: str, currency: str, problem) -> int | None:

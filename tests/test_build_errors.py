@@ -229,3 +229,25 @@ def test_a_bad_pos_mapping_is_named_in_the_hint(mini_site, run_cli):
     assert result.stderr.splitlines()[-1] == (
         "Hint: fix the values above in data/pos-mapping.yaml; the README's configuration "
         "reference lists every key")
+
+
+def test_names_that_would_share_a_menu_id_are_refused(mini_site, run_cli):
+    # DESIGN §4: variant and option ids are unique within a location's menu; ids made from
+    # names must not collide inside an item.
+    (mini_site / "content/menu/rolls/combo.md").write_text(
+        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {name: 8 pc}\n"
+        "  - {name: 8-pc}\n  - {name: Big, sku: COMBO-BIG}\n  - {name: Huge, sku: COMBO-BIG}\n"
+        "modifiers:\n  - name: Sauce\n    options: [Extra hot, extra-hot]\n"
+        "  - name: sauce!\n    options: [Mayo]\n---\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:-1] == [
+        "Error: content/menu/rolls/combo.md: variants[1]: the variant '8-pc' gets the same id "
+        "as variants[0] ('8 pc'); give it its own name or sku",
+        "content/menu/rolls/combo.md: variants[3]: the variant 'Huge' gets the same id as "
+        "variants[2] ('Big'); give it its own name or sku",
+        "content/menu/rolls/combo.md: modifiers[0].options[1]: the option 'extra-hot' gets the "
+        "same id as modifiers[0].options[0] ('Extra hot'); give it its own name",
+        "content/menu/rolls/combo.md: modifiers[1]: the modifier group 'sauce!' gets the same "
+        "id as modifiers[0] ('Sauce'); give it its own name"]
+    assert_nothing_written(mini_site)
