@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 from site_support import hugo_bin
 
 
@@ -46,3 +47,36 @@ def test_init_refuses_a_folder_that_is_not_a_hugo_site(tmp_path, run_cli):
     result = run_cli("init", "--site", str(tmp_path))
     assert result.exit_code == 1
     assert "no Hugo site configuration (hugo.toml, config.toml...)" in result.stderr
+
+
+@pytest.mark.parametrize(("name", "before", "after"), [
+    ("hugo.toml", 'title = "X"\ntheme = [\n  "ananke",  # the look\n  "extras",\n]\n[params]\n'
+     'theme = "dark"\n', 'title = "X"\ntheme = ["hugo-pos", "ananke", "extras"]\n[params]\n'
+     'theme = "dark"\n'),
+    ("hugo.toml", '# built on hugo-pos? not yet\ntitle = "X"\n',
+     'theme = ["hugo-pos"]\n# built on hugo-pos? not yet\ntitle = "X"\n'),
+    ("hugo.yaml", "title: X\ntheme:\n  - ananke\n  - extras\n\nparams:\n  a: 1\n",
+     'title: X\ntheme: ["hugo-pos", "ananke", "extras"]\n\nparams:\n  a: 1\n'),
+    ("config.yml", "theme:\n- ananke\nparams: {}\n", 'theme: ["hugo-pos", "ananke"]\nparams: {}\n'),
+    ("hugo.json", '{"title": "X", "theme": "ananke"}',
+     '{\n  "theme": [\n    "hugo-pos",\n    "ananke"\n  ],\n  "title": "X"\n}\n'),
+    ("config/_default/hugo.toml", 'theme = "ananke"\n', 'theme = ["hugo-pos", "ananke"]\n'),
+])
+def test_init_puts_hugo_pos_first_in_any_theme_list(tmp_path, run_cli, name, before, after):
+    config = tmp_path / name
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(before)
+    result = run_cli("init", "--site", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"updated  {config.name}: theme list starts with hugo-pos" in result.output
+    assert config.read_text() == after
+    assert f"kept     {config.name} (already lists hugo-pos)" in \
+        run_cli("init", "--site", str(tmp_path)).output
+
+
+def test_init_leaves_a_config_it_cannot_read_alone(tmp_path, run_cli):
+    (tmp_path / "hugo.toml").write_text("theme = [\n")
+    result = run_cli("init", "--site", str(tmp_path))
+    assert "skipped  hugo.toml: put \"hugo-pos\" first in its theme list by hand (it does not " \
+        "parse)" in result.output
+    assert (tmp_path / "hugo.toml").read_text() == "theme = [\n"
