@@ -105,8 +105,12 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
         log.warning("%s", warning)
     warnings += fresh + catalogs.logged_warnings
     if strict and warnings:
-        raise HugoPosError(f"{len(warnings)} warning(s) with --strict; nothing was written",
-                           "fix the warnings above, or build without --strict")
+        if log.isEnabledFor(logging.WARNING):
+            raise HugoPosError(f"{len(warnings)} warning(s) with --strict; nothing was written",
+                               "fix the warnings above, or build without --strict")
+        raise HugoPosError(  # -q hid them: the error names them
+            f"{len(warnings)} warning(s) with --strict; nothing was written: "
+            + "; ".join(warnings), "fix them, or build without --strict")
     install_module(root)
     written = write_outputs(root, result.menu, config)
     return BuildResult(config=config, menu=result.menu, written=written, warnings=warnings,

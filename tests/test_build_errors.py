@@ -129,6 +129,12 @@ def test_strict_turns_warnings_into_exit_1(mini_site, run_cli, monkeypatch):
            "set; using \"\"" in result.stderr
     assert "Error: 1 warning(s) with --strict; nothing was written" in result.stderr
     assert_nothing_written(mini_site)
+    quiet = run_cli("build", "--site", str(mini_site), "--strict", "-q")
+    assert quiet.exit_code == 1
+    assert quiet.stderr.splitlines() == [
+        "Error: 1 warning(s) with --strict; nothing was written: data/locations.yaml: relay_url: "
+        "environment variable POS_API_URL is not set; using \"\"",
+        "Hint: fix them, or build without --strict"]
 
 
 def test_minor_units_teach_an_unknown_currency_and_cannot_contradict_a_known_one(mini_site,
