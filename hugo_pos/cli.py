@@ -140,15 +140,16 @@ def init(site: Path) -> None:
 
 
 @cli.command()
-@site_option
+@click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The Hugo site directory.  [default: the bundled OMG Sushi example]")
 @click.option("--port", default=1313, show_default=True, help="Port of `hugo server`.")
 @click.option("--relay-port", default=8800, show_default=True, help="Port of the relay.")
-def demo(site: Path, port: int, relay_port: int) -> None:
+def demo(site: Path | None, port: int, relay_port: int) -> None:
     """Build the OMG Sushi example (local provider) and serve it with `hugo server`."""
     from hugo_pos.demo import run_demo
 
     setup_logging(0)
-    run_demo(site if str(site) != "." else None, port=port, relay_port=relay_port, echo=click.echo)
+    run_demo(site, port=port, relay_port=relay_port, echo=click.echo)
 
 
 def _load_site(site: Path):
