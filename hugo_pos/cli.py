@@ -41,9 +41,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-# Text attributes of every LogRecord that are not free text: never a secret.
-_RECORD_TEXT = frozenset({"msg", "name", "levelname", "pathname", "filename", "module",
-                          "funcName", "threadName", "processName", "taskName"})
+# The attributes every LogRecord has; any other was passed as ``extra``.
+RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message",
+                                                                                  "asctime"}
 
 
 class RedactSecrets(logging.Filter):
@@ -56,8 +56,8 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             record.msg, record.args = self.redact(record.getMessage()), None
-            for name, value in vars(record).items():  # extra fields: a JSON log line shows them
-                if isinstance(value, str) and name not in _RECORD_TEXT:
+            for name in record.__dict__.keys() - RECORD_FIELDS:  # extra: JSON lines show them
+                if isinstance(value := record.__dict__[name], str):
                     record.__dict__[name] = self.redact(value)
         return True
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+from hugo_pos.cli import RECORD_FIELDS
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +30,7 @@ class JsonFormatter(logging.Formatter):
         entry = {"ts": self.timestamp(record.created), "level": record.levelname.lower(),
                  "logger": record.name, "message": record.getMessage()}
         entry.update({k: v for k, v in vars(record).items()
-                      if k not in _STANDARD and not k.startswith("_") and v is not None})
+                      if k not in RECORD_FIELDS and not k.startswith("_") and v is not None})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return self._encode(entry)

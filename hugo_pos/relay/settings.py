@@ -28,8 +28,9 @@ ENV = {
     "HUGO_POS_WORKER": "process (a delivery process beside gunicorn's web workers, the default "
                        "under gunicorn.conf.py), thread (deliver inside each web process) or off",
     "HUGO_POS_WORKER_THREADS": "POS calls a delivery worker makes at once (4)",
-    "HUGO_POS_WORKER_NICE": "how much lower the delivery process's CPU priority is than the web "
-                            "workers' (10; 0: the same, up to 19)",
+    "HUGO_POS_WORKER_NICE": "the delivery process's CPU priority below the web workers': idle "
+                            "(the default: the CPU only when they leave it free) or a nice "
+                            "value from 0 (the same) to 19",
     "HUGO_POS_CORS_ORIGINS": "extra allowed origins beside site_origins (e.g. a local preview)",
 }
 
@@ -70,10 +71,11 @@ class RelaySettings:
     menu_url_interval: float = 60.0
     worker: str = "thread"
     worker_threads: int = 4
-    # The delivery process's nice value above the web workers': when both want the CPU (a burst
-    # of orders), a customer waiting for their 201 goes first, and deliveries, safe in the
-    # outbox and already on the kitchen board, catch up as the CPU frees (bench/RESULTS.md).
-    worker_nice: int = 10
+    # The delivery process's priority below the web workers' ("idle" or a nice value): when both
+    # want the CPU (a burst of orders), a customer waiting for their 201 goes first, and
+    # deliveries, safe in the outbox and already on the kitchen board, catch up as the CPU
+    # frees (bench/RESULTS.md).
+    worker_nice: int | str = "idle"
     poll_interval: float = 0.5
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     clock: Callable[[], float] = field(default=_now, repr=False)
@@ -102,7 +104,8 @@ class RelaySettings:
             poll_interval=_number(env, "HUGO_POS_POLL_INTERVAL", 0.5, float),
             worker=env.get("HUGO_POS_WORKER") or "thread",
             worker_threads=_number(env, "HUGO_POS_WORKER_THREADS", 4, int),
-            worker_nice=_number(env, "HUGO_POS_WORKER_NICE", 10, int),
+            worker_nice=("idle" if env.get("HUGO_POS_WORKER_NICE", "").strip().lower()
+                         in ("", "idle") else _number(env, "HUGO_POS_WORKER_NICE", 10, int)),
             env=env,
         )
         values.update(overrides)
@@ -113,9 +116,10 @@ class RelaySettings:
                                f"{WORKER_MODES[-1]}")
         if settings.worker_threads < 1:
             raise HugoPosError("HUGO_POS_WORKER_THREADS is 0", "set it to 1 or more")
-        if settings.worker_nice > 19:
+        if settings.worker_nice != "idle" and not 0 <= int(settings.worker_nice) <= 19:
             raise HugoPosError(f"HUGO_POS_WORKER_NICE is {settings.worker_nice}",
-                               "set it to a number from 0 (the web workers' priority) to 19")
+                               "set it to idle, or to a nice value from 0 (the web workers' "
+                               "priority) to 19")
         return settings
 
     @property

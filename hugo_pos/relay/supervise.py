@@ -16,9 +16,10 @@ gunicorn.conf.py installs the three server hooks below:
 The process is ``python -m hugo_pos.relay.supervise [--path DIR]... APP``: it loads the app
 the web workers serve (the same settings, site and providers) and runs ``deliver.Worker`` until
 SIGTERM, or until the master is gone. It runs at a lower CPU priority than the web workers
-(``HUGO_POS_WORKER_NICE``, 10 by default): in a burst, orders are taken first and delivered as
-the CPU allows. Nothing here is specific to SQLite: on PostgreSQL each replica runs its own
-delivery process, and claims (``FOR UPDATE SKIP LOCKED``) share the work.
+(``HUGO_POS_WORKER_NICE``; by default Linux's SCHED_IDLE: the CPU only when they leave it
+free): in a burst, orders are taken first and delivered as the CPU allows. Nothing here is
+specific to SQLite: on PostgreSQL each replica runs its own delivery process, and claims
+(``FOR UPDATE SKIP LOCKED``) share the work.
 """
 
 from __future__ import annotations
@@ -218,11 +219,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_until_signalled(relay, parent=parent)
 
 
-def lower_priority(increment: int) -> None:
-    """Raise this process's nice value by ``increment``, before the worker starts its threads
-    (they inherit it: on Linux, nice is per thread). It needs no privilege (the container drops
-    all); a sandbox that refuses it anyway gets a warning, and deliveries run at the web
-    workers' priority rather than not at all."""
+def lower_priority(nice: int | str) -> None:
+    """Lower this process's CPU priority below the web workers', before the worker starts its
+    threads (they inherit it: on Linux, priority is per thread).
+
+    ``"idle"`` is the SCHED_IDLE policy (the CPU only when no other process wants it; nice 19
+    where there is no such policy), a number raises the nice value by that much. Neither needs
+    a privilege (the container drops all); a sandbox that refuses anyway gets a warning, and
+    deliveries run at the web workers' priority rather than not at all.
+    """
+    if nice == "idle" and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError as exc:
+            log.info("no SCHED_IDLE for the delivery process (%s): nice 19 instead", exc)
+    increment = 19 if nice == "idle" else int(nice)
     try:
         os.nice(increment)
     except OSError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -57,9 +58,12 @@ def until(predicate, timeout: float = 20.0, what: str = "the condition"):
         time.sleep(0.05)
 
 
-def nices(pid: int) -> set[int]:
-    """The nice values of the threads of process ``pid`` (/proc/PID/task/TID/stat)."""
-    return {int(stat.read_text().rsplit(")", 1)[1].split()[16])
+SCHED_IDLE = 5  # Linux's policy number (os.SCHED_IDLE)
+
+
+def policies(pid: int) -> set[int]:
+    """The scheduling policies of the threads of process ``pid`` (/proc/PID/task/TID/stat)."""
+    return {int(stat.read_text().rsplit(")", 1)[1].split()[38])
             for stat in Path(f"/proc/{pid}/task").glob("*/stat")}
 
 
@@ -151,10 +155,13 @@ def test_worker_modes_and_threads_come_from_the_environment():
     assert wrong.value.hint == "set HUGO_POS_WORKER to process, thread or off"
     with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_THREADS is 0"):
         RelaySettings.from_env({"HUGO_POS_WORKER_THREADS": "0"})
-    assert RelaySettings.from_env({}).worker_nice == 10
+    assert RelaySettings.from_env({}).worker_nice == "idle"
+    assert RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "IDLE"}).worker_nice == "idle"
     assert RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "0"}).worker_nice == 0
     with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_NICE is 20"):
         RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "20"})
+    with pytest.raises(HugoPosError, match="HUGO_POS_WORKER_NICE is 'low', not a number"):
+        RelaySettings.from_env({"HUGO_POS_WORKER_NICE": "low"})
 
 
 def test_a_refused_priority_change_is_a_warning_not_a_dead_delivery_process(monkeypatch,
@@ -167,6 +174,21 @@ def test_a_refused_priority_change_is_a_warning_not_a_dead_delivery_process(monk
     assert [r.getMessage() for r in caplog.records] == [
         "the delivery process keeps the web workers' CPU priority: os.nice(10) failed "
         "([Errno 1] Operation not permitted)"]
+
+
+def test_without_sched_idle_the_delivery_process_takes_nice_19(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="hugo_pos.relay.supervise")
+    asked = []
+
+    def refused(pid, policy, param):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refused)
+    monkeypatch.setattr(os, "nice", asked.append)
+    lower_priority("idle")
+    assert asked == [19]
+    assert "no SCHED_IDLE for the delivery process ([Errno 1] Operation not permitted): " \
+        "nice 19 instead" in caplog.text
 
 
 @pytest.mark.parametrize(("mode", "started"), [("process", 0), ("off", 0), ("thread", 1)])
@@ -252,9 +274,9 @@ def test_gunicorn_runs_deliveries_in_a_process_it_restarts_and_stops(served):
 
     one = place(url, "process-1")
     until(lambda: delivered(one), what="the first order to be delivered")
-    # Below the web workers' CPU priority (HUGO_POS_WORKER_NICE's default), every thread of it.
-    (web_nice,) = nices(web[0])
-    assert nices(first) == {min(web_nice + 10, 19)}
+    # Below the web workers' CPU priority (HUGO_POS_WORKER_NICE's default: SCHED_IDLE), every
+    # thread of it, while the web workers keep the normal policy.
+    assert policies(first) == {SCHED_IDLE} and policies(web[0]) == {os.SCHED_OTHER}
 
     os.kill(first, signal.SIGKILL)  # the master starts another at once, then it delivers
     second = until(lambda: (delivery_pid(master.pid) or first) != first
