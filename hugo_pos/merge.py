@@ -31,12 +31,12 @@ from hugo_pos.config import Location, SiteConfig
 from hugo_pos.money import format_money
 
 
-@dataclass
+@dataclass(frozen=True)
 class MergeResult:
     """The merged menu and the warnings found on the way."""
 
     menu: Menu
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -98,7 +98,7 @@ def merge(config: SiteConfig, items: tuple[SiteItem, ...],
             _warn_unused(loc, name, index, warnings)
     menu = Menu(version="", currency=config.currency, minor_units=config.minor_units,
                 locations=locations)
-    return MergeResult(menu=menu.versioned(), warnings=warnings)
+    return MergeResult(menu=menu.versioned(), warnings=tuple(warnings))
 
 
 def _merge_location(config: SiteConfig, loc: Location, items: tuple[SiteItem, ...],

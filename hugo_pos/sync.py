@@ -96,7 +96,7 @@ def find_drift(config: SiteConfig, site_items: tuple[SiteItem, ...],
     with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:
         for found in pool.map(partial(pull_group, providers), groups):
             catalogs.update(found)
-    return merge(config, site_items, catalogs).warnings
+    return list(merge(config, site_items, catalogs).warnings)
 
 
 def register_webhooks(config: SiteConfig, token: str | None,

@@ -75,7 +75,7 @@ def test_price_availability_and_ids_come_from_the_pos_presentation_from_the_site
     assert (mayo.price, mayo.available, mayo.pos) == (
         500, True, {"loyverse": {"modifier_id": "m1", "modifier_option_id": "o1"}})
     assert (tobiko.price, tobiko.available) == (1000, False)
-    assert result.warnings == [
+    assert list(result.warnings) == [
         "ariapita: content/dragon.md: Dragon (4 pc) is not in odoo (no SKU 'DRAGON-4'); map it "
         "in data/pos-mapping.yaml",
         "ariapita: content/dragon.md: Dragon (4 pc) costs TTD 56.00 in loyverse but TTD 55.00 in "
@@ -115,7 +115,7 @@ def test_pos_mapping_overrides_sku_matching():
     variant = result.menu.locations["ariapita"].items["NIGIRI"].variants[0]
     assert (variant.available, variant.pos) == (
         True, {"loyverse": {"variant_id": "v-10002"}, "odoo": {"product_id": 42}})
-    assert result.warnings == []
+    assert result.warnings == ()
 
 
 def test_version_is_a_content_hash():
