@@ -79,6 +79,18 @@ def test_a_5xx_on_post_with_nothing_found_is_ambiguous_and_not_resent():
 
 
 @responses.activate
+def test_a_5xx_on_post_stays_ambiguous_when_the_lookup_is_refused():
+    # A token without RECEIPTS_READ (notes §1.2): the receipt may exist all the same, so the
+    # delivery must stay retryable (looked up again), not fail for good.
+    responses.post(f"{API}/receipts", status=502, json=errors("INTERNAL_SERVER_ERROR", "oops"))
+    responses.get(f"{API}/receipts", status=403,
+                  json=errors("FORBIDDEN", "Access token has insufficient scope"))
+    with pytest.raises(PosUnavailable) as caught:
+        provider().submit_order(order())
+    assert caught.value.ambiguous is True and "HTTP 502" in caught.value.message
+
+
+@responses.activate
 def test_a_429_on_post_is_not_ambiguous_and_needs_no_lookup():
     responses.post(f"{API}/receipts", status=429, json=errors("RATE_LIMITED", "slow down"))
     with pytest.raises(PosUnavailable) as caught:

@@ -21,7 +21,7 @@ import requests
 
 from hugo_pos.catalog import Catalog, SiteItem
 from hugo_pos.config import Option
-from hugo_pos.errors import PosUnavailable, ProviderError
+from hugo_pos.errors import HugoPosError, PosUnavailable, ProviderError
 from hugo_pos.http import HttpClient
 from hugo_pos.money import MINOR_UNITS, to_decimal
 from hugo_pos.providers import loyverse_webhooks as hooks
@@ -172,7 +172,7 @@ class LoyverseProvider(Provider):
                 raise
             try:
                 found = self.find_order(order.order_id)
-            except PosUnavailable:
+            except HugoPosError:  # unknown either way (e.g. a token without RECEIPTS_READ)
                 found = None
             if found is not None:
                 log.info("%s: order %s was created despite %s", self.label, order.order_id,
