@@ -27,7 +27,7 @@ def test_order_lands_in_the_open_session_and_reads_back(version):
     [stored] = seeded.fake.records["pos.order"].values()
     assert stored["session_id"] == seeded.session_id and stored["state"] == "draft"
     assert stored["amount_total"] == 132.16
-    note = stored["general_note"] if version >= 18 else stored["note"]
+    note = stored[{18: "general_note", 19: "general_customer_note"}.get(version, "note")]
     assert note == ("Web order OMG-7Q2K | pickup | Ann Ali +1 868 555 0199 | Note: no wasabi")
     lines = sorted(seeded.fake.lines_of(stored["id"]), key=lambda x: x["price_unit"])
     # the excluded tax: price_unit is the untaxed price, the subtotals are Odoo's

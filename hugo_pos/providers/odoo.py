@@ -175,7 +175,8 @@ class OdooProvider(Provider):
             odoo_id = result[0]["id"]
             self._write_note(odoo_id, order)
         else:
-            payload = sync_from_ui_payload(order, lines, session_id=setup.session_id,
+            payload = sync_from_ui_payload(order, lines, major=rpc.major,
+                                           session_id=setup.session_id,
                                            pricelist_id=setup.pricelist_id,
                                            payment_method_id=method)
             result = rpc.call("pos.order", "sync_from_ui", write=True, orders=[payload])

@@ -152,19 +152,27 @@ def create_from_ui_payload(order: PosOrder, lines: list[PricedLine], *, major: i
     return {"id": data["name"], "to_invoice": False, "data": data}
 
 
-def sync_from_ui_payload(order: PosOrder, lines: list[PricedLine], *, session_id: int,
-                         pricelist_id: int | None,
+def sync_from_ui_payload(order: PosOrder, lines: list[PricedLine], *, major: int,
+                         session_id: int, pricelist_id: int | None,
                          payment_method_id: int | None) -> dict[str, Any]:
-    """The element of ``sync_from_ui``'s ``orders`` list for Odoo 18/19."""
+    """The element of ``sync_from_ui``'s ``orders`` list for Odoo 18/19.
+
+    ``pos_reference`` is sent as such: 18's ``_process_order`` copies ``name`` into it, 19's
+    drops ``name`` only. 19 split 18's ``general_note`` into ``general_customer_note`` and
+    ``internal_note`` (odoo/odoo pos_order.py after 18.0); the web order's note is the former.
+    """
     paid = payment_method_id is not None
     amounts = _amounts(lines, paid)
+    reference = pos_reference(order.order_id)
     return {
-        "uuid": order.uuid, "name": pos_reference(order.order_id), "session_id": session_id,
+        "uuid": order.uuid, "name": reference, "pos_reference": reference,
+        "session_id": session_id,
         "state": "paid" if paid else "draft", "date_order": _date(order), "partner_id": False,
         "pricelist_id": pricelist_id or False, "fiscal_position_id": False,
         "sequence_number": _sequence_number(order.order_id), **amounts, "to_invoice": False,
         # Odoo deletes access_token when it re-syncs a draft; without one that is a KeyError.
-        "access_token": secrets.token_hex(16), "general_note": order_note(order),
+        "access_token": secrets.token_hex(16),
+        "general_note" if major <= 18 else "general_customer_note": order_note(order),
         "lines": [[0, 0, _line_values(p, 18, _line_uuid(order, i))]
                   for i, p in enumerate(lines)],
         "payment_ids": [[0, 0, {"payment_method_id": payment_method_id,

@@ -137,6 +137,8 @@ class OdooRpc:
         if self.uses_json2:
             return self._call_json2(model, method, ids, write, named)
         args = [ids] if ids is not None else []
+        if method == "create":  # odoo/api.py's call_kw for create reads its vals from args[0]
+            args = [named.pop("vals_list")]
         kwargs = {**named, "context": self.context}
         response = self.http.request("POST", "/jsonrpc", retry=not write, json=self._envelope(
             "object", "execute_kw",

@@ -208,7 +208,8 @@ class FakeOdoo(Database):
                 session = others[0]
             order["amount_return"]  # noqa: B018 - read with [] by _process_order
             values = {k: v for k, v in order.items() if k != "name"}
-            values["pos_reference"] = order["name"]
+            if self.version == 18:  # 19's _process_order drops name without this
+                values["pos_reference"] = order["name"]
             values["company_id"] = session["company_id"]
             lines = [c[2] for c in order.get("lines") or ()]
             values["amount_total"] = round(sum(x["price_subtotal_incl"] for x in lines), 2)
@@ -267,6 +268,10 @@ class FakeOdoo(Database):
                     raise OdooFault("odoo.exceptions.AccessDenied", "Access Denied", ())
                 ids = margs[0] if margs and isinstance(margs[0], list) and name in (
                     "read", "write") else None
+                if name == "create":  # odoo/api.py _call_kw_model_create: isinstance(args[0],..)
+                    if not margs:
+                        raise OdooFault("builtins.IndexError", "list index out of range", ())
+                    kwargs["vals_list"] = margs[0]
                 result = self.execute(model, name, ids, kwargs)
                 if (model, name) in self.fail:
                     return Response("upstream timed out", status=self.fail.pop((model, name)))

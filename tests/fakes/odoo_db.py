@@ -73,8 +73,9 @@ def schema(version: int) -> dict[str, set[str]]:
              "amount_total", "amount_tax", "amount_paid", "amount_return", "lines", "user_id",
              "partner_id", "pricelist_id", "fiscal_position_id", "sequence_number", "company_id",
              "to_invoice", "note", "payment_ids", "access_token", "tracking_number"}
-    if version >= 18:
-        order |= {"uuid", "general_note"}
+    if version >= 18:  # 19 split general_note (odoo/odoo pos_order.py after 18.0)
+        order |= {"uuid"} | ({"general_note"} if version == 18 else
+                             {"general_customer_note", "internal_note"})
     tax = {"name", "amount", "amount_type", "price_include", "include_base_amount", "sequence",
            "children_tax_ids", "company_id", "type_tax_use"}
     if version >= 18:
