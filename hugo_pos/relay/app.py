@@ -25,7 +25,10 @@ from hugo_pos.relay.settings import RelaySettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_BODY", "create_app", "error", "redact_path"]
+__all__ = ["MAX_BODY", "MAX_WEBHOOK_BODY", "create_app", "error", "redact_path"]
+# A Loyverse webhook carries up to 100 full receipts or items (pos-api-notes/loyverse.md §6.2):
+# a few hundred KB. An order's limit stays 32 KB (DESIGN §6).
+MAX_WEBHOOK_BODY = 2 * 1024 * 1024
 _CODES = {400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
           413: "too_large", 415: "unsupported_media_type", 429: "rate_limited",
           500: "internal", 503: "unavailable"}
@@ -38,13 +41,23 @@ def error(code: str, message: str, field: str | None, status: int, **extra) -> R
     return response
 
 
-def request_body() -> bytes:
-    """The request's body. A streamed (chunked) body longer than 32 KB raises 413, as one
-    announced by Content-Length does: Werkzeug's limit alone cuts it short without a word."""
+class BodyTooLarge(RequestEntityTooLarge):
+    """413 for a body over its route's limit, saying the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit // 1024} KB")
+
+
+def request_body(limit: int = MAX_BODY) -> bytes:
+    """The request's body, at most ``limit`` bytes, else 413: announced by Content-Length or
+    streamed (chunked), which Werkzeug's app-wide limit alone would cut short without a word."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise BodyTooLarge(limit)
     data = request.get_data()
-    if request.content_length is None and len(data) >= MAX_BODY \
+    if len(data) > limit or length is None and len(data) >= limit \
             and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
+        raise BodyTooLarge(limit)
     return data
 
 
@@ -60,7 +73,7 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
     relay = relay or Relay(settings or RelaySettings.from_env())
     redact_filter().secrets.update(relay.secrets)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BODY  # each route reads within its own
     app.json.sort_keys = False
     app.extensions["hugo_pos_relay"] = relay
     app.register_blueprint(webhooks)
@@ -96,7 +109,8 @@ def create_app(settings: RelaySettings | None = None, *, relay: Relay | None = N
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
-        message = "the body is larger than 32 KB" if code == 413 else exc.description
+        message = exc.description if code != 413 or isinstance(exc, BodyTooLarge) else \
+            f"the body is larger than {MAX_WEBHOOK_BODY // 1024} KB"
         response = error(_CODES.get(code, "error"), message, None, code)
         if code == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]

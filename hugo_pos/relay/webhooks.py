@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from hugo_pos.errors import HugoPosError, PosUnavailable
 from hugo_pos.hours import is_open
 from hugo_pos.providers.base import Provider, WebhookEvent
-from hugo_pos.relay.app import error, request_body
+from hugo_pos.relay.app import MAX_WEBHOOK_BODY, error, request_body
 from hugo_pos.relay.store import ORDER_STATUSES
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def receive(provider_name: str, token: str | None = None) -> Response:
     candidates = [(loc, pos) for loc in relay.config.locations for pos in loc.enabled_pos
                   if pos.provider == provider_name]
     token = token or request.args.get("token")
-    body = request_body()
+    body = request_body(MAX_WEBHOOK_BODY)
     if not candidates:
         # Only a caller holding the URL token learns how the relay is configured.
         if token is not None and _token_ok(relay, token):

@@ -10,6 +10,7 @@ import json
 import pytest
 import responses
 from fakes.loyverse import DEFAULT_TOKEN, FakeLoyverse, serve
+from loyverse_payloads import item, store_entry, variant
 from relay_support import make_app, make_relay, menu_json, order_body, write_site
 
 from hugo_pos.relay.deliver import Worker
@@ -67,6 +68,18 @@ def test_a_signed_stock_webhook_marks_an_item_sold_out_once(hook_relay):
     assert Worker(hook_relay, threads=1).run_once() == 0
     assert 'hugo_pos_webhook_events{provider="loyverse",kind="stock",result="applied"} 1' in \
         client.get("/metrics").text
+
+
+def test_a_batch_of_100_full_items_is_taken_whole(hook_relay):
+    # Loyverse sends up to 100 full objects per webhook (notes §6.2), far over an order's 32 KB.
+    batch = {"merchant_id": "m-1", "type": "items.update",
+             "created_at": "2026-11-24T18:00:01.000Z",
+             "items": [item(f"Roll {i}", [variant(f"ROLL-{i}", 50.0, stores=[
+                 store_entry("store-town", 50.0), store_entry("store-truck", 52.0)])])
+                       for i in range(100)]}
+    assert len(json.dumps(batch)) > 64 * 1024
+    response = signed(make_app(hook_relay).test_client(), batch)
+    assert response.status_code == 200 and response.json["received"] >= 1
 
 
 def test_a_bad_signature_or_token_is_401_and_stores_nothing(hook_relay):
