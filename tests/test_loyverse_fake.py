@@ -13,6 +13,7 @@ from fakes.loyverse import DEFAULT_TOKEN, FakeLoyverse, serve
 from loyverse_payloads import order, provider
 
 from hugo_pos.catalog import SiteItem, SiteModifierGroup, SiteOption, SiteVariant
+from hugo_pos.http import HttpClient
 from hugo_pos.providers.loyverse import LoyverseProvider
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -157,7 +158,7 @@ def test_push_sets_the_price_of_this_store_only(fake):
     assert (here.items[0].variants[0].price, there.items[0].variants[0].price) == (2000, 1500)
 
 
-def test_a_modifier_shared_by_name_gets_every_option_the_site_needs(fake):
+def test_a_modifier_shared_by_name_gets_every_option_the_site_needs(fake, monkeypatch):
     existing = fake.add_modifier("Extras", [("Avocado", "8.00")])
     salmon = SiteItem(key="POKE-SALMON", title="Salmon Poke", category="Poke", source="s.md",
                       sku="POKE-SALMON", variants=(SiteVariant("Salmon Poke", "POKE-SALMON",
@@ -168,10 +169,22 @@ def test_a_modifier_shared_by_name_gets_every_option_the_site_needs(fake):
                    variants=(SiteVariant("Tofu Poke", "POKE-TOFU", 6500),),
                    modifiers=(SiteModifierGroup("extras", 0, 3, (
                        SiteOption("Avocado", 800), SiteOption("Seaweed", 300))),))
+    posted = []
+    send = HttpClient.request
+
+    def spy(self, method, path, **kwargs):
+        if (method, path) == ("POST", "items"):
+            posted.append(kwargs["json"])
+        return send(self, method, path, **kwargs)
+
+    monkeypatch.setattr(HttpClient, "request", spy)
     with serve(fake) as url:
         made = on(fake, url)
         plan = made.push_items((salmon, tofu), apply=True)
         again = made.push_items((salmon, tofu), apply=False)
+    # the live spelling and the spec's (notes §3.1 erratum 1): attached either way
+    assert [(b["modifier_ids"], b["modifiers_ids"]) for b in posted] == [
+        ([existing["id"]], [existing["id"]])] * 2
     assert plan.changes[0].diffs["options[Extras]"] == ("Avocado", "Avocado, Tobiko, Seaweed")
     assert [c.action for c in again.changes] == ["unchanged", "unchanged"]
     assert len(fake.modifiers) == 1

@@ -74,7 +74,10 @@ def push(provider: LoyverseProvider, items: tuple[SiteItem, ...], apply: bool) -
             modifier_id = book.ensure(client, name, _jsonable)
             if modifier_id not in step.body["modifier_ids"]:
                 step.body["modifier_ids"].append(modifier_id)
-        client.request("POST", "items", json=_jsonable(step.body))
+        # Live Loyverse reads modifier_ids and ignores the spec's modifiers_ids (notes §3.1,
+        # erratum 1); both are sent, so that an API that follows the spec attaches them too.
+        body = {**step.body, "modifiers_ids": step.body["modifier_ids"]}
+        client.request("POST", "items", json=_jsonable(body))
         log.info("loyverse: %s %s", step.change.action, step.change.key)
     return SyncPlan(provider=plan.provider, location=plan.location, changes=plan.changes,
                     applied=True)
