@@ -147,6 +147,33 @@ def test_json2_for_odoo_19(rsps):
                                   "(Unauthorized on pos.order.read)")
 
 
+def test_json2_errors_by_status(rsps):
+    # odoo/http.py Json2Dispatcher.handle_error: an exception's http_status (409 LockError),
+    # else 500, always with serialize_exception's body; a bare 500 is not Odoo's.
+    def fault(name: str, message: str) -> dict:
+        return {"name": name, "message": message, "arguments": [message], "context": {},
+                "debug": "Traceback..."}
+
+    JsonRpcServer(rsps, {"common.version": version_info(19)})
+    rsps.add(responses.POST, f"{URL}/json/2/product.product/search_read", status=500,
+             json=fault("builtins.ValueError", "Invalid field 'pos_categ_id' on model "
+                                               "'product.product'"))
+    rsps.add(responses.POST, f"{URL}/json/2/pos.order/write", status=409,
+             json=fault("odoo.exceptions.LockError", "Cannot update the record now"))
+    rsps.add(responses.POST, f"{URL}/json/2/pos.order/read", status=500, body="<html>oops")
+    rpc = make_provider().rpc
+    with pytest.raises(OdooError) as invalid:
+        rpc.call("product.product", "search_read", domain=[], fields=["pos_categ_id"])
+    assert "ValueError: Invalid field 'pos_categ_id'" in invalid.value.message
+    assert len([c for c in rsps.calls if "search_read" in c.request.url]) == 1  # not retried
+    with pytest.raises(PosUnavailable) as locked:
+        rpc.call("pos.order", "write", [1], write=True, vals={"state": "paid"})
+    assert "HTTP 409" in locked.value.message and locked.value.ambiguous is False
+    with pytest.raises(PosUnavailable) as bare:
+        rpc.call("pos.order", "read", [1], fields=["name"])
+    assert bare.value.ambiguous is False
+
+
 def test_forced_jsonrpc_on_19_and_version_parsing(rsps):
     server = JsonRpcServer(rsps, {"common.version": version_info(19), "common.authenticate": 2,
                                   "pos.config.read": []})

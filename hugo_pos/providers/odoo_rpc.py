@@ -28,8 +28,9 @@ from hugo_pos.http import HttpClient
 
 log = logging.getLogger(__name__)
 
-# JSON-2 answers these statuses with an Odoo error body we map ourselves.
-_JSON2_ERRORS = (400, 401, 403, 404, 422)
+# JSON-2 answers these statuses with an Odoo error body we map ourselves (odoo/http.py
+# Json2Dispatcher.handle_error: an exception's http_status, 500 for any other exception).
+_JSON2_ERRORS = (400, 401, 403, 404, 409, 422, 500)
 NO_SESSION = "No open session available"
 
 
@@ -152,16 +153,20 @@ class OdooRpc:
             body["ids"] = ids
         self.http.headers = {"Authorization": f"bearer {self._api_key}",
                              "X-Odoo-Database": self.database}
-        ok = _JSON2_ERRORS + ((500,) if write else ())
         response = self.http.request("POST", f"/json/2/{model}/{method}", json=body,
-                                     retry=not write, ok=ok)
+                                     retry=not write, ok=_JSON2_ERRORS)
         if response.status_code < 400:
             return self.http.json_of(response)  # an HTML login page is a clear error, too
         data = _json_or_none(response)
+        # A 500 without Odoo's error body came from before Odoo (a proxy, a crash): the call
+        # may be retried later. One with it is an exception Odoo raised: saying so is clearer.
         if response.status_code == 500 and not (isinstance(data, dict) and "name" in data):
             raise PosUnavailable(f"{self.label} answered HTTP 500 to {model}.{method}",
                                  "the POS failed while handling the request; it is retried later",
-                                 ambiguous=True)
+                                 ambiguous=write)
+        if response.status_code == 409:  # LockError: another transaction holds the records
+            raise PosUnavailable(f"{self.label}: {model}.{method} conflicted with another "
+                                 "change in Odoo (HTTP 409)", "it is retried later")
         if response.status_code == 401 and not (isinstance(data, dict) and data.get("name")):
             data = {"name": "werkzeug.exceptions.Unauthorized", "message": response.text[:200]}
         self.raise_error(data if isinstance(data, dict) else {"message": response.text[:200]},
