@@ -50,6 +50,28 @@ def test_the_same_order_twice_creates_one_pos_order(version):
     assert len(seeded.fake.records["pos.order"]) == 1
 
 
+def test_a_resend_that_odoo_skips_as_a_duplicate_returns_the_order_there(monkeypatch):
+    # 17's create_from_ui skips a non-draft order with the same reference and the same lines
+    # and leaves it out of its answer (point_of_sale pos_order.py); a resend that raced the
+    # first (our lookup saw nothing yet) must not fail on the empty answer.
+    seeded = seed(17)
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded, order_state="paid",
+                                payment_method_id=str(seeded.payment_method_id))
+        order = order_of(provider, [("ROLL-DRAGON", 1)])
+        first = provider.submit_order(order)
+        real, calls = provider.find_order, []
+
+        def raced(*args, **kwargs):  # the first lookup misses the order, as in a race
+            calls.append(args)
+            return None if len(calls) == 1 else real(*args, **kwargs)
+
+        monkeypatch.setattr(provider, "find_order", raced)
+        again = provider.submit_order(order)
+    assert len(calls) == 2 and again.ref == first.ref
+    assert len(seeded.fake.records["pos.order"]) == 1
+
+
 @pytest.mark.parametrize("version", [17, 18, 19])
 def test_a_timeout_after_the_create_is_ambiguous_and_the_resend_finds_it(version):
     seeded = seed(version)

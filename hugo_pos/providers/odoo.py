@@ -172,6 +172,13 @@ class OdooProvider(Provider):
                 pricelist_id=setup.pricelist_id, payment_method_id=method)
             result = rpc.call("pos.order", "create_from_ui", write=True, orders=[payload],
                               draft=not paid)
+            if not result:  # skipped: the same order is there already (a resend that raced)
+                existing = self.find_order(order.order_id, uuid=order.uuid)
+                if existing is None:
+                    raise PosUnavailable(f"{rpc.label} skipped order {order.order_id} as a "
+                                         "duplicate but it cannot be found",
+                                         "it is looked up again later", ambiguous=True)
+                return existing
             odoo_id = result[0]["id"]
             self._write_note(odoo_id, order)
         else:

@@ -137,8 +137,7 @@ class FakeOdoo(Database):
             existing = [o for o in self.records["pos.order"].values()
                         if o.get("pos_reference") == data["name"]]
             if existing and existing[0]["state"] != "draft":
-                ids.append(existing[0]["id"])   # 17 `_is_the_same_order`: skipped
-                continue
+                continue  # 17 `_is_the_same_order`: skipped, and left out of the answer
             values = self._order_fields(data)
             session = self._valid_session_16(values["session_id"])
             values["session_id"] = session
