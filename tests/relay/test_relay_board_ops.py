@@ -144,15 +144,20 @@ def test_no_field_of_a_json_log_line_shows_a_secret(relay):
     handler.setFormatter(JsonFormatter())
     handler.addFilter(REDACT)
     logging.getLogger().addHandler(handler)
+    loggers = [logging.getLogger(name) for name in ("hugo_pos.relay", "hugo_pos.test")]
+    levels = [(logger, logger.level) for logger in loggers]
     try:
-        logging.getLogger("hugo_pos.relay").setLevel(logging.INFO)
+        for logger in loggers:  # whatever level an earlier test left on the root logger
+            logger.setLevel(logging.INFO)
         client = make_app(relay).test_client()
         client.post(f"/webhooks/ODOO/{token}", data=b"{}")
         client.get(f"/nowhere/{token}")
-        logging.getLogger("hugo_pos.test").warning("odd", extra={"url": f"https://x/{token}"})
+        loggers[1].warning("odd", extra={"url": f"https://x/{token}"})
     finally:
         logging.getLogger().removeHandler(handler)
         REDACT.secrets.discard(token)
+        for logger, level in levels:
+            logger.setLevel(level)
     logged = lines.getvalue()
     assert logged.count("\n") >= 3 and token not in logged
     assert '"url": "https://x/***"' in logged
