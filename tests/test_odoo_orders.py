@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,23 @@ from fakes.odoo import NO_SESSION, serve
 from odoo_seed import add_modifiers, order_of, provider_for, seed
 
 from hugo_pos.errors import PosUnavailable
-from hugo_pos.providers.odoo_orders import create_from_ui_payload, price_lines
+from hugo_pos.providers.odoo_orders import (
+    create_from_ui_payload,
+    order_id_from_reference,
+    pos_reference,
+    price_lines,
+)
 from hugo_pos.providers.odoo_rpc import OdooError
+
+
+@pytest.mark.parametrize("order_id", ["OMG-7Q2K", "8H2L-JMLN", "A"])
+def test_our_reference_has_the_digits_the_till_reads(order_id):
+    # Odoo 16/17 _export_for_ui: re.search('([0-9-]){14,}', order.pos_reference).group(0)
+    reference = pos_reference(order_id)
+    assert re.search("([0-9-]){14,}", reference) and reference == pos_reference(order_id)
+    assert order_id_from_reference(reference) == order_id
+    assert order_id_from_reference("Web OMG-7Q2K") == "OMG-7Q2K"  # the shape before session 6
+    assert order_id_from_reference("Order 00042-001-0007") is None
 
 
 @pytest.mark.parametrize("version", [16, 17, 18, 19])
@@ -22,7 +38,7 @@ def test_order_lands_in_the_open_session_and_reads_back(version):
         provider = provider_for(url, seeded)
         order = order_of(provider, [("ROLL-DRAGON", 2), ("NIGIRI-SALMON", 1)], note="no wasabi")
         ref = provider.submit_order(order)
-    assert ref.provider == "odoo" and ref.ref == "Web OMG-7Q2K"
+    assert ref.provider == "odoo" and ref.ref == "Web OMG-7Q2K 80697-999-7019"
     assert ref.total == order.total == 2 * 6550 + 116 and ref.status == "in_pos"
     [stored] = seeded.fake.records["pos.order"].values()
     assert stored["session_id"] == seeded.session_id and stored["state"] == "draft"
@@ -83,9 +99,9 @@ def test_a_timeout_after_the_create_is_ambiguous_and_the_resend_finds_it(version
         with pytest.raises(PosUnavailable) as info:
             provider.submit_order(order)
         assert info.value.ambiguous is True
-        assert provider.find_order(order.order_id).ref == "Web OMG-7Q2K"
+        assert provider.find_order(order.order_id).ref == "Web OMG-7Q2K 80697-999-7019"
         again = provider.submit_order(order)
-    assert again.ref == "Web OMG-7Q2K"
+    assert again.ref == "Web OMG-7Q2K 80697-999-7019"
     assert len(seeded.fake.records["pos.order"]) == 1
     assert seeded.fake.calls.count(("pos.order", method)) == 1
 

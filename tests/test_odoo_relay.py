@@ -11,6 +11,7 @@ from fakes.odoo import serve
 from odoo_seed import enable_odoo, odoo_env, seed
 
 from hugo_pos.build import build
+from hugo_pos.providers.odoo_orders import pos_reference
 from hugo_pos.relay.app import create_app
 from hugo_pos.relay.deliver import Worker
 from hugo_pos.relay.service import Relay
@@ -56,7 +57,7 @@ def test_relay_delivers_to_odoo_waits_for_a_session_and_follows_webhooks(example
         [delivery] = view["deliveries"]
         assert view["status"] == "in_pos"
         assert (delivery["status"], delivery["pos_ref"], delivery["last_error"]) == (
-            "delivered", f"Web {first}", None)
+            "delivered", pos_reference(first), None)
 
         seeded.fake.records["pos.session"][seeded.session_id]["state"] = "closed"
         second = place(1, "k-2")
@@ -67,7 +68,7 @@ def test_relay_delivers_to_odoo_waits_for_a_session_and_follows_webhooks(example
 
         # the customer picks the first order up and pays: Odoo's webhook says so
         [stored] = [o for o in seeded.fake.records["pos.order"].values()
-                    if o["pos_reference"] == f"Web {first}"]
+                    if o["pos_reference"] == pos_reference(first)]
         stored["state"] = "paid"
         hook = json.dumps({"_action": "hugo-pos(#3)", "_id": stored["id"],
                            "_model": "pos.order", "state": "paid"}, sort_keys=True)

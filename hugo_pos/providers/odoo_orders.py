@@ -26,15 +26,25 @@ REFERENCE_PREFIX = "Web "
 
 
 def pos_reference(order_id: str) -> str:
-    """The ``pos_reference`` of our order: deterministic, so a resend finds the first copy
-    (``find_order``, and Odoo 17's own de-duplication by reference)."""
-    return f"{REFERENCE_PREFIX}{order_id}"
+    """The ``pos_reference`` of our order, ``Web <order id> SSSSS-999-NNNN``: deterministic, so
+    a resend finds the first copy (``find_order``, and Odoo 17's own de-duplication by
+    reference).
+
+    The digits take the shape of the till's own references (session-login-sequence, odoo.md
+    §3.2): Odoo 16/17's ``_export_for_ui`` reads ``re.search('([0-9-]){14,}', pos_reference)``
+    and fails on a reference without one, which would break the till's order list. Login 999
+    marks a web order; the other digits come from the order id.
+    """
+    digits = int(hashlib.sha256(order_id.encode()).hexdigest()[8:24], 16) % 10**9
+    return f"{REFERENCE_PREFIX}{order_id} {digits // 10000:05d}-999-{digits % 10000:04d}"
 
 
 def order_id_from_reference(reference: Any) -> str | None:
     """Our order id from a ``pos_reference``, or None when the order is not ours."""
     text = str(reference or "")
-    return text[len(REFERENCE_PREFIX):] if text.startswith(REFERENCE_PREFIX) else None
+    if not text.startswith(REFERENCE_PREFIX):
+        return None
+    return text[len(REFERENCE_PREFIX):].split(" ", 1)[0] or None
 
 
 @dataclass(frozen=True)
