@@ -134,3 +134,24 @@ def test_a_deleted_variant_is_confirmed_unavailable():
     responses.get(f"{API}/variants/gone", status=404, json={"errors": [{"code": "NOT_FOUND"}]})
     hint = WebhookEvent(kind="stock", event_id="e3", variant_ids=("gone",), available=True)
     assert provider().confirm_event(hint).available is False
+
+
+@responses.activate
+@pytest.mark.parametrize("deleted", ["variant", "item", "item gone"])
+def test_a_soft_deleted_variant_or_item_is_confirmed_unavailable(deleted):
+    # Soft deletes keep the object, with deleted_at set (notes §1.4); a deleted item's
+    # GET /items/{id} may also answer 404.
+    roll = item("Unagi", [variant("NIGIRI-UNAGI", 30.0)])
+    vid = roll["variants"][0]["variant_id"]
+    stamp = "2026-12-01T10:00:00.000Z"
+    responses.get(f"{API}/variants/{vid}",
+                  json={**roll["variants"][0], "deleted_at": stamp if deleted == "variant"
+                        else None})
+    if deleted == "item gone":
+        responses.get(f"{API}/items/{roll['id']}", status=404,
+                      json={"errors": [{"code": "NOT_FOUND", "details": "Item not found"}]})
+    else:
+        responses.get(f"{API}/items/{roll['id']}",
+                      json={**roll, "deleted_at": stamp if deleted == "item" else None})
+    hint = WebhookEvent(kind="stock", event_id="e4", variant_ids=(vid,), available=True)
+    assert provider().confirm_event(hint).available is False

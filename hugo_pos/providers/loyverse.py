@@ -292,7 +292,12 @@ class LoyverseProvider(Provider):
         if found.status_code == 404:
             return False  # deleted since: not orderable
         variant = self.client.json_of(found, Decimal)
-        item = self.client.get_json(f"items/{variant['item_id']}", parse_float=Decimal)
+        answer = self.client.request("GET", f"items/{variant['item_id']}", ok=(404,))
+        if answer.status_code == 404 or variant.get("deleted_at"):
+            return False  # the variant or its item was deleted (soft deletes keep the variant)
+        item = self.client.json_of(answer, Decimal)
+        if item.get("deleted_at"):
+            return False
         if not item.get("track_stock"):
             return True
         levels = list_all(self.client, "inventory", "inventory_levels",
