@@ -255,7 +255,7 @@ class _Checker:
         env_fatal = fatal and (option.required or self.in_pos)
         instead = '""' if option.default in (None, "") else repr(option.default)
         raw = self.resolve(raw, f"{path}{key}", env_fatal, option.secret, instead)
-        if raw == "" and (option.kind is not str or from_env and not env_fatal):
+        if raw == "" and (option.kind is not str or (from_env and not env_fatal)):
             return option.default
         if raw == "" and option.required and fatal:
             return option.default

@@ -264,18 +264,20 @@ def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency
     if not isinstance(raw, list):
         problem("variants", "expected a list of {name, sku, price}")
         return (SiteVariant(name=title, sku=sku, price=price),)
-    variants = []
+    variants, fields = [], []
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict) or not entry.get("name"):
             problem(f"variants[{i}]", "expected {name, sku, price} with a name")
             continue
+        fields.append(f"variants[{i}]")
         variants.append(SiteVariant(
             name=str(entry["name"]), sku=_optional_str(entry.get("sku")),
             # a variant without its own price inherits the item's, already in minor units
             price=_price(entry["price"], f"variants[{i}].price", currency, problem)
             if "price" in entry else price))
-    _check_distinct([(f"variants[{i}]", v.name, v.sku or "~" + slug(v.name))
-                     for i, v in enumerate(variants)], "variant", "its own name or sku", problem)
+    _check_distinct([(field, v.name, v.sku or "~" + slug(v.name))
+                     for field, v in zip(fields, variants, strict=True)],
+                    "variant", "its own name or sku", problem)
     return tuple(variants)
 
 
@@ -285,13 +287,13 @@ def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...
     if not isinstance(raw, list):
         problem("modifiers", "expected a list of {name, min, max, options}")
         return ()
-    groups = []
+    groups, group_fields = [], []
     for i, entry in enumerate(raw):
         where = f"modifiers[{i}]"
         if not isinstance(entry, dict) or not entry.get("name"):
             problem(where, "expected {name, min, max, options: [{name, price}]}")
             continue
-        options = []
+        options, option_fields = [], []
         for j, opt in enumerate(entry.get("options") or []):
             if isinstance(opt, str):
                 opt = {"name": opt}
@@ -300,14 +302,18 @@ def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...
                 continue
             price = _price(opt.get("price", 0), f"{where}.options[{j}].price", currency, problem)
             options.append(SiteOption(name=str(opt["name"]), price=price or 0))
-        _check_distinct([(f"{where}.options[{j}]", o.name, slug(o.name))
-                         for j, o in enumerate(options)], "option", "its own name", problem)
+            option_fields.append(f"{where}.options[{j}]")
+        _check_distinct([(field, o.name, slug(o.name))
+                         for field, o in zip(option_fields, options, strict=True)],
+                        "option", "its own name", problem)
         low, high = _int(entry.get("min"), 0), _int(entry.get("max"), len(options))
         if not 0 <= low <= high or high > max(len(options), 1):
             problem(where, f"min {low} / max {high} do not fit its {len(options)} options")
         groups.append(SiteModifierGroup(name=str(entry["name"]), min=low, max=high,
                                         options=tuple(options)))
-    _check_distinct([(f"modifiers[{i}]", g.name, slug(g.name)) for i, g in enumerate(groups)],
+        group_fields.append(where)
+    _check_distinct([(field, g.name, slug(g.name))
+                     for field, g in zip(group_fields, groups, strict=True)],
                     "modifier group", "its own name", problem)
     return tuple(groups)
 

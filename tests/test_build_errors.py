@@ -257,3 +257,14 @@ def test_names_that_would_share_a_menu_id_are_refused(mini_site, run_cli):
         "content/menu/rolls/combo.md: modifiers[1]: the modifier group 'sauce!' gets the same "
         "id as modifiers[0] ('Sauce'); give it its own name"]
     assert_nothing_written(mini_site)
+
+
+def test_a_colliding_name_is_named_by_its_place_in_the_file(mini_site, run_cli):
+    (mini_site / "content/menu/rolls/combo.md").write_text(
+        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {sku: NO-NAME}\n"
+        "  - {name: 8 pc}\n  - {name: 8-pc}\n---\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert "content/menu/rolls/combo.md: variants[2]: the variant '8-pc' gets the same id as " \
+        "variants[1] ('8 pc'); give it its own name or sku" in result.stderr
+
