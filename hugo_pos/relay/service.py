@@ -23,7 +23,7 @@ from hugo_pos.relay.limits import ClientAddress, RateLimiter
 from hugo_pos.relay.menu import MENU_FILE, MenuSource
 from hugo_pos.relay.orders import parse_order, price_order, public_lines, stored_order, whatsapp_url
 from hugo_pos.relay.settings import RelaySettings
-from hugo_pos.relay.store import Store, open_store
+from hugo_pos.relay.store import OrderIdTaken, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,24 @@ _ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _LIVE_TTL = 2.0
 
 
+def order_id_for(key: str) -> str:
+    """The id of the order placed under Idempotency-Key ``key``: a short, unambiguous id people
+    can read out (``7K3M-9QXP``), from the first 40 bits of the key's SHA-256.
+
+    The widget derives the same id from its own key (checkout.js ``orderId``), so a WhatsApp
+    message sent when the relay's answer never came still names the order the relay may have
+    stored and delivered: staff can match the two instead of making it twice.
+    """
+    return _readable(hashlib.sha256(key.encode()).digest()[:5])
+
+
 def new_order_id() -> str:
-    """A short, unambiguous order id people can read out (``7K3M-9QXP``)."""
-    bits = int.from_bytes(secrets.token_bytes(5), "big")  # 40 random bits, 5 per character
+    """A random order id in the same form, for the rare key whose id is already taken."""
+    return _readable(secrets.token_bytes(5))
+
+
+def _readable(five_bytes: bytes) -> str:
+    bits = int.from_bytes(five_bytes, "big")  # 40 bits, 5 per character
     chars = "".join(_ID_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
     return f"{chars[:4]}-{chars[4:]}"
 
@@ -113,22 +128,27 @@ class Relay:
         priced = price_order(request, index, location, currency=loaded.menu.currency,
                              when=datetime.fromtimestamp(now, UTC),
                              live=self.live(request.location))
-        order_id = new_order_id()
         root = self.config.relay_url or base_url.rstrip("/")
-        status_url = f"{root}/v1/orders/{order_id}"
-        link = whatsapp_url(location.whatsapp, order_id, location.name, priced, status_url)
-        stored = stored_order(priced, order_id=order_id, uuid=str(uuid.uuid4()),
-                              created_at=iso(now), whatsapp=link, status_url=status_url)
-        body = {"order_id": order_id, "status": "received", "lines": public_lines(stored),
-                "total": {"amount": priced.total, "currency": priced.currency},
-                "whatsapp_url": link, "status_url": status_url}
-        text = json.dumps(body, ensure_ascii=False)
-        created, row = self.store.create_order(
-            key=key, fingerprint=digest, now=now, status_code=201, response=text,
-            order={"id": order_id, "location": location.id, "total": priced.total,
-                   "currency": priced.currency, "data": stored},
-            deliveries=[{"pos_name": p.name, "provider": p.provider}
-                        for p in location.enabled_pos])
+        order_id = order_id_for(key)
+        while True:
+            status_url = f"{root}/v1/orders/{order_id}"
+            link = whatsapp_url(location.whatsapp, order_id, location.name, priced, status_url)
+            stored = stored_order(priced, order_id=order_id, uuid=str(uuid.uuid4()),
+                                  created_at=iso(now), whatsapp=link, status_url=status_url)
+            body = {"order_id": order_id, "status": "received", "lines": public_lines(stored),
+                    "total": {"amount": priced.total, "currency": priced.currency},
+                    "whatsapp_url": link, "status_url": status_url}
+            text = json.dumps(body, ensure_ascii=False)
+            try:
+                created, row = self.store.create_order(
+                    key=key, fingerprint=digest, now=now, status_code=201, response=text,
+                    order={"id": order_id, "location": location.id, "total": priced.total,
+                           "currency": priced.currency, "data": stored},
+                    deliveries=[{"pos_name": p.name, "provider": p.provider}
+                                for p in location.enabled_pos])
+                break
+            except OrderIdTaken:  # another key's id (1 in 2**40 per stored order)
+                order_id = new_order_id()
         if not created:
             return self._replay(row, digest)
         log.debug("order stored", extra={"order_id": order_id, "location": location.id,

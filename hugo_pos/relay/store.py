@@ -27,6 +27,10 @@ LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.
 
 
 
+class OrderIdTaken(Exception):
+    """Another order already has this id (``create_order``)."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A delivery a worker has claimed: deliver ``order_id`` to the POS ``pos_name``.
@@ -130,7 +134,8 @@ class Store:
         """Store an order, its deliveries and its idempotency key in one transaction.
 
         Returns ``(True, key row)`` when stored, or ``(False, existing key row)`` when the key was
-        already used (then nothing is stored; the caller compares fingerprints).
+        already used (then nothing is stored; the caller compares fingerprints). Raises
+        OrderIdTaken, storing nothing, when another order has ``order["id"]``.
         """
         with self.transaction() as tx:
             inserted = tx.run(
@@ -140,10 +145,12 @@ class Store:
                 (key, fingerprint, order["id"], status_code, response, now)).rowcount
             if not inserted:
                 return False, tx.row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
-            tx.run("INSERT INTO orders (id, location, status, total, currency, created_at,"
-                   " updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (order["id"], order["location"], "received", order["total"],
-                    order["currency"], now, now, json.dumps(order["data"])))
+            if not tx.run("INSERT INTO orders (id, location, status, total, currency,"
+                          " created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                          " ON CONFLICT (id) DO NOTHING",
+                          (order["id"], order["location"], "received", order["total"],
+                           order["currency"], now, now, json.dumps(order["data"]))).rowcount:
+                raise OrderIdTaken(order["id"])  # rolls the key back too
             for d in deliveries:
                 tx.run("INSERT INTO deliveries (order_id, pos_name, provider, status, next_at,"
                        " created_at, budget_from) VALUES (?, ?, ?, 'pending', ?, ?, ?)",

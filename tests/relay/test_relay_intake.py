@@ -1,20 +1,17 @@
 """The lean POST /v1/orders layer (relay/intake.py) answers exactly as the Flask route does:
 status, headers, body, access log. Each request is sent once through the layer and once straight
-to Flask, each to its own relay (own database, same clock, same order ids)."""
+to Flask, each to its own relay (own database, same clock; order ids follow from the keys)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import itertools
 import json
 import logging
 
 import pytest
 from relay_support import make_app, make_relay, order_body
 from werkzeug.test import EnvironBuilder, run_wsgi_app
-
-import hugo_pos.relay.service as service
 
 ORIGIN = "https://shop.example.com"
 
@@ -34,10 +31,8 @@ class Twin:
             return flask_wsgi(environ, start_response)
 
         monkeypatch.setattr(self.intake, "flask_wsgi", counted)
-        self.ids = (f"ORD{n:01d}-TEST" for n in itertools.count())
 
-    def send(self, wsgi, monkeypatch, body, headers) -> tuple:
-        monkeypatch.setattr(service, "new_order_id", lambda: next(self.ids))
+    def send(self, wsgi, body, headers) -> tuple:
         environ = EnvironBuilder(method="POST", path="/v1/orders", data=body,
                                  headers=headers, content_type="application/json").get_environ()
         app_iter, status, response_headers = run_wsgi_app(wsgi, environ)
@@ -79,14 +74,14 @@ def test_the_intake_answers_as_the_flask_route(site, tmp_path, clock, monkeypatc
     lean = Twin(site, f"sqlite:///{tmp_path / 'lean.sqlite3'}", clock, monkeypatch)
     flask = Twin(site, f"sqlite:///{tmp_path / 'flask.sqlite3'}", clock, monkeypatch)
     for name, body, headers in _cases():
-        ours = lean.send(lean.intake, monkeypatch, body, headers)
+        ours = lean.send(lean.intake, body, headers)
         logged = _records(caplog)
-        theirs = flask.send(flask.intake.flask_wsgi, monkeypatch, body, headers)
+        theirs = flask.send(flask.intake.flask_wsgi, body, headers)
         assert ours == theirs, name
         assert logged == _records(caplog), name
     assert lean.to_flask == 0  # every one of these was taken by the intake itself
     assert ours[0].startswith("201") and ("Vary", "Origin") in lean.send(
-        lean.intake, monkeypatch, json.dumps(order_body(note="z")),
+        lean.intake, json.dumps(order_body(note="z")),
         {"Idempotency-Key": "k-10", "Origin": ORIGIN})[1]
 
 
@@ -105,8 +100,8 @@ def test_the_intake_answers_as_the_flask_route_when(case, site, tmp_path, clock,
     answers = []
     for twin, wsgi in ((twins[0], twins[0].intake), (twins[1], twins[1].intake.flask_wsgi)):
         caplog.clear()
-        first = twin.send(wsgi, monkeypatch, json.dumps(order_body()), headers)
-        second = twin.send(wsgi, monkeypatch, json.dumps(order_body()), {**headers,
+        first = twin.send(wsgi, json.dumps(order_body()), headers)
+        second = twin.send(wsgi, json.dumps(order_body()), {**headers,
                                                                         "Idempotency-Key": "k2"})
         answers.append((first, second, [(r.levelname, r.getMessage()) for r in caplog.records]))
     assert answers[0] == answers[1]

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from relay_support import make_app, make_relay, order_body
 
+import hugo_pos.relay.service as service
 from hugo_pos.relay.orders import quote_all
 
 
@@ -162,6 +163,29 @@ def test_idempotency_same_key_other_body_is_422(client, relay):
     assert other.json["error"]["code"] == "idempotency_mismatch"
     assert other.json["error"]["field"] == "Idempotency-Key"
     assert count_orders(relay) == 1
+
+
+def test_the_order_id_follows_from_the_idempotency_key(client, relay):
+    # The widget derives the same id in the browser (checkout.js orderId): the first 40 bits
+    # of the key's SHA-256 (3eb1bd4399...), 5 bits per character of the readable alphabet.
+    key = "0123456789abcdef0123456789abcdef"
+    body = post(client, order_body(), key=key).json
+    assert body["order_id"] == "9USV-UJWT"
+    assert relay.store.order("9USV-UJWT")["total"] == body["total"]["amount"]
+    assert post(client, order_body(note="another"), key="key-2").json["order_id"] == "HJVD-3CGY"
+
+
+def test_a_key_whose_id_is_taken_gets_a_random_one(client, relay, monkeypatch):
+    first = post(client, order_body(), key="key-1").json
+    monkeypatch.setattr(service, "order_id_for", lambda key: first["order_id"])
+    second = post(client, order_body(note="another"), key="key-2")
+    assert second.status_code == 201, second.json
+    assert second.json["order_id"] != first["order_id"]
+    assert second.json["order_id"] in second.json["status_url"]
+    assert post(client, order_body(note="another"), key="key-2").json == second.json
+    assert [o["id"] for o in relay.store.orders()] == [
+        second.json["order_id"], first["order_id"]]
+    assert relay.store.order(first["order_id"])["data"]["note"] == ""
 
 
 def test_an_idempotency_key_is_required(client, relay):

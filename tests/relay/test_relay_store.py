@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from relay_support import make_app, make_relay, order_body
 
-from hugo_pos.relay.store import open_store
+from hugo_pos.relay.store import OrderIdTaken, open_store
 
 
 def _order(store, order_id: str, now: float, pos=("local",)) -> None:
@@ -50,6 +50,19 @@ def test_orders_deliveries_and_status(store_url):
     stats = store.stats()
     assert {r["status"]: r["n"] for r in stats["orders"]} == {"in_pos": 1}
     assert int(stats["latency"]["count"]) == 2
+
+
+def test_an_order_id_already_taken_stores_nothing(store_url):
+    store = open_store(store_url)
+    _order(store, "A", 100.0)
+    with pytest.raises(OrderIdTaken):
+        store.create_order(
+            key="another key", fingerprint="f", now=101.0, status_code=201, response="{}",
+            order={"id": "A", "location": "city", "total": 5, "currency": "TTD", "data": {}},
+            deliveries=[{"pos_name": "local", "provider": "local"}])
+    assert store.idempotency("another key") is None
+    assert [(o["id"], o["location"], o["total"]) for o in store.orders()] == [("A", "town", 100)]
+    assert [d["pos_name"] for d in store.order("A")["deliveries"]] == ["local"]
 
 
 def test_an_expired_claim_comes_back_ambiguous_and_the_late_worker_changes_nothing(store_url):
