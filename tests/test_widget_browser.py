@@ -18,6 +18,7 @@ import pytest
 from shop_support import MENU, add, cart_lines, cart_total, fill_customer, go, text
 
 from hugo_pos.money import format_money
+from hugo_pos.relay.service import order_id_for
 
 pytestmark = pytest.mark.browser
 
@@ -139,6 +140,11 @@ def test_a_retry_after_a_lost_answer_reuses_the_idempotency_key(shop, visit):
     v.page.route(f"{shop.relay_url}/v1/orders", lose_answer)
     v.page.click("[data-hp-send]")
     v.page.wait_for_selector("[data-hp-result] .hugo-pos-error")
+    # The WhatsApp message names the order the relay kept: staff can tell it is one order.
+    [order] = shop.orders("Lost Answer")
+    assert v.page.inner_text("[data-hp-ref]") == order["order_id"] == order_id_for(keys[0])
+    [message] = parse_qs(urlsplit(v.page.get_attribute("[data-hp-wa]", "href")).query)["text"]
+    assert message.splitlines()[0] == f"Order {order['order_id']} · Ariapita Avenue, Port of Spain"
     v.page.unroute(f"{shop.relay_url}/v1/orders")
     v.page.route(f"{shop.relay_url}/v1/orders",
                  lambda route: (keys.append(route.request.headers["idempotency-key"]),
@@ -147,7 +153,8 @@ def test_a_retry_after_a_lost_answer_reuses_the_idempotency_key(shop, visit):
     v.page.wait_for_selector("[data-hp-order]")
 
     assert len(keys) == 2 and keys[0] == keys[1]
-    assert len(shop.orders("Lost Answer")) == 1
+    assert shop.orders("Lost Answer") == [order]
+    assert v.page.inner_text("[data-hp-order]") == order["order_id"]
 
 
 def test_a_sold_out_item_cannot_be_ordered(shop, visit):
@@ -212,6 +219,9 @@ def test_relay_down_still_sends_the_order_by_whatsapp(shop, visit):
     fill_customer(page, "Offline Olivia", "+1 (868) 555-0142")
     page.check("input[name=f][value=delivery]")
     page.fill("#hp-address", "12 Ariapita Ave")
+    keys = []
+    page.on("request", lambda request: keys.append(request.headers.get("idempotency-key"))
+            if request.method == "POST" else None)
 
     with v.context.expect_page() as whatsapp:
         page.click("[data-hp-send]")
@@ -227,8 +237,10 @@ def test_relay_down_still_sends_the_order_by_whatsapp(shop, visit):
     edamame = 2 * (price(shop, "ariapita", "SIDE-EDAMAME") + option_price(
         shop, "ariapita", "SIDE-EDAMAME", "SIDE-EDAMAME~seasoning~garlic-chili"))
     [message] = parse_qs(url.query)["text"]
+    [key] = keys  # the id the relay would give the order: staff can look it up when it is back
+    assert page.inner_text("[data-hp-ref]") == order_id_for(key)
     assert message.replace("\xa0", " ") == "\n".join([
-        "Order · Ariapita Avenue, Port of Spain",
+        f"Order {order_id_for(key)} · Ariapita Avenue, Port of Spain",
         f"1 × Dragon Roll (4 pc) — {money(dragon)}",
         f"2 × Edamame + Garlic chili — {money(edamame)}",
         "   (extra salt)",
@@ -342,7 +354,8 @@ def test_a_long_order_still_fits_in_a_whatsapp_link(shop, visit):
     assert len(keys) > 15 and len(href) < 2000
     [message] = parse_qs(urlsplit(href).query)["text"]
     shown = message.replace("\xa0", " ").splitlines()
-    assert shown[0] == "Order · Ariapita Avenue, Port of Spain"
+    assert re.fullmatch(r"Order [2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4} · Ariapita Avenue, Port of "
+                        r"Spain", shown[0])
     assert "note 0" not in message  # the notes are left out first, the lines kept
     assert len(shown) == 1 + len(keys) + 2
     total = sum(2 * price(shop, "ariapita", key, line["id"])

@@ -376,11 +376,19 @@
   // -- checkout ----------------------------------------------------------------------------------
   let pending = null, busy = false; // pending: {b: body, k: Idempotency-Key} of the last attempt
   const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  // the id the relay gives the order (relay/service.py order_id_for), even if no answer comes
+  const orderId = async (k) => {
+    try {
+      let n = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(k))).slice(0, 5).reduce((a, b) => a * 256 + b), s = '';
+      for (let i = 8; i--; n = Math.floor(n / 32)) s = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'[n % 32] + s;
+      return s.slice(0, 4) + '-' + s.slice(4);
+    } catch (e) { return ''; } // no crypto.subtle outside https and localhost
+  };
   const form = () => $('[data-hp-form]', box).elements;
-  const waText = (loc, body) => {
+  const waText = (loc, body, id) => {
     const l = locCfg(loc), ca = cart(loc);
     const lines = (notes, max) => {
-      const shown = max == null ? ca.l : ca.l.slice(0, max), out = [`Order · ${l.name}`];
+      const shown = max == null ? ca.l : ca.l.slice(0, max), out = [`Order${id ? ' ' + id : ''} · ${l.name}`];
       shown.forEach((line) => {
         const x = info(loc, line);
         out.push(`${line.q} × ${x.name}${x.mods.map((m) => ' + ' + m).join('')} — ${money(x.total)}`);
@@ -409,7 +417,8 @@
     const r = shown[cur] || placed(cur), el = $('[data-hp-result]', box);
     if (!el) return;
     el.innerHTML = !r ? '' : (r.id ? `<p class="hugo-pos-order-id">${esc(S('order_sent'))}. ${esc(S('order_number'))}: <strong data-hp-order>${esc(r.id)}</strong></p>` +
-      `<p>${esc(S('status'))}: <span data-hp-status="${esc(r.s)}">${esc(S('status_' + r.s))}</span></p>` : `<p class="hugo-pos-${r.why === 'relay_down' ? 'error' : 'note'}">${esc(S(r.why))}</p>`) +
+      `<p>${esc(S('status'))}: <span data-hp-status="${esc(r.s)}">${esc(S('status_' + r.s))}</span></p>` : `<p class="hugo-pos-${r.why === 'relay_down' ? 'error' : 'note'}">${esc(S(r.why))}</p>` +
+      (r.ref ? `<p class="hugo-pos-order-id">${esc(S('order_number'))}: <strong data-hp-ref>${esc(r.ref)}</strong></p>` : '')) +
       `<p><a class="hugo-pos-whatsapp" data-hp-wa href="${esc(r.wa)}" target="_blank" rel="noopener">${esc(S('whatsapp'))}</a></p>`;
   };
   const err = (text) => { const e = $('[data-hp-err]', box); e.textContent = text || ''; };
@@ -425,15 +434,15 @@
       expected_total: t.a,
     };
     if (body.fulfilment === 'delivery') body.customer.address = f.address.value.trim();
-    const wa = waText(loc, body);
     err('');
-    if (!RELAY) { result(loc, { why: 'whatsapp_only', wa }); window.open(wa, '_blank', 'noopener'); return; }
+    if (!RELAY) { const wa = waText(loc, body); result(loc, { why: 'whatsapp_only', wa }); window.open(wa, '_blank', 'noopener'); return; }
     const b = JSON.stringify(body);
     if (!pending || pending.b !== b) pending = { b, k: newKey() };
     busy = true;
     const btn = $('[data-hp-send]', box);
     btn.disabled = true;
     btn.textContent = S('sending');
+    const id = await orderId(pending.k), wa = waText(loc, body, id);
     let r, data = {};
     try {
       for (let tries = 0; tries < 5; tries += 1) {
@@ -460,7 +469,7 @@
       window.open(data.whatsapp_url, '_blank', 'noopener');
       poll(loc, data.order_id, 1500);
     } else if (!r || r.status >= 500) {
-      result(loc, { why: 'relay_down', wa });
+      result(loc, { why: 'relay_down', wa, ref: id });
       paintCart();
       say(S('relay_down'));
       window.open(wa, '_blank', 'noopener');
