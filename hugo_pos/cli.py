@@ -144,12 +144,15 @@ def init(site: Path) -> None:
               help="The Hugo site directory.  [default: the bundled OMG Sushi example]")
 @click.option("--port", default=1313, show_default=True, help="Port of `hugo server`.")
 @click.option("--relay-port", default=8800, show_default=True, help="Port of the relay.")
-def demo(site: Path | None, port: int, relay_port: int) -> None:
+@click.option("--hours", is_flag=True,
+              help="Keep the opening hours: orders are refused while a location is closed. "
+                   "Without it the demo takes orders at any time (HUGO_POS_IGNORE_HOURS).")
+def demo(site: Path | None, port: int, relay_port: int, hours: bool) -> None:
     """Build the OMG Sushi example (local provider) and serve it with `hugo server`."""
     from hugo_pos.demo import run_demo
 
     setup_logging(0)
-    run_demo(site, port=port, relay_port=relay_port, echo=click.echo)
+    run_demo(site, port=port, relay_port=relay_port, echo=click.echo, hours=hours)
 
 
 def _load_site(site: Path):

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 LOCATIONS_FILE = "data/locations.yaml"
 MAPPING_FILE = "data/pos-mapping.yaml"
+# Set (1, true, yes): every location takes orders at any time, e.g. `hugo_pos demo` at night.
+IGNORE_HOURS = "HUGO_POS_IGNORE_HOURS"
 KINDS = ("restaurant", "food-truck")
 FULFILMENTS = ("pickup", "delivery", "dine_in")
 DEFAULT_FULFILMENT = {"restaurant": ("pickup", "delivery", "dine_in"), "food-truck": ("pickup",)}
@@ -192,6 +194,7 @@ class _Checker:
         # True while reading an enabled POS's settings, where every env var must be set; outside
         # them only a required key's is (DESIGN §4: e.g. an unset relay_url is a warning).
         self.in_pos = False
+        self.ignore_hours = env.get(IGNORE_HOURS, "").lower() in ("1", "true", "yes")
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{self.label}: {path}: {message}")
@@ -302,6 +305,10 @@ class _Checker:
             self.problem("locations", "needs at least one location")
         locations = [self.location(loc, i) for i, loc in enumerate(raw_locations)]
         locations = [loc for loc in locations if loc is not None]
+        if self.ignore_hours:
+            self.warnings.append(f"{IGNORE_HOURS} is set: opening hours are ignored and every "
+                                 "location takes orders at any time (for demos and testing; "
+                                 "unset it before you deploy)")
         seen: set[str] = set()
         for i, loc in enumerate(locations):
             if loc.id in seen:
@@ -363,6 +370,10 @@ class _Checker:
     def hours(self, data: dict, path: str) -> dict[str, tuple[str, ...]] | None:
         if "hours" not in data:
             return None
+        if data["hours"] is None:  # `hours:` and nothing under it: YAML's null, not `{}`
+            self.warn(f"{path}hours", "is empty, so the location never takes orders online; "
+                      "list its opening hours, write `hours: {}` if that is meant, or remove "
+                      "the key to take orders at any time")
         hours = self.value(data, "hours", Option(dict, default={}), path)
         result: dict[str, tuple[str, ...]] = {}
         for day, ranges in (hours or {}).items():
@@ -380,6 +391,8 @@ class _Checker:
                 except ValueError as exc:
                     self.problem(f"{where}[{i}]", str(exc))
             result[day] = tuple(str(r) for r in ranges)
+        if self.ignore_hours:
+            return None  # validated all the same; site() says once that they are ignored
         return {day: result[day] for day in DAYS if day in result}
 
     def pos_list(self, data: Any, path: str) -> list[PosConfig]:

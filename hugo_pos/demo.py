@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hugo_pos.build import build
+from hugo_pos.config import IGNORE_HOURS
 from hugo_pos.errors import HugoPosError
 
 
@@ -36,12 +38,20 @@ def hugo_binary() -> str:
     return found
 
 
-def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[str], None]) -> None:
+def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[str], None],
+             hours: bool = False) -> None:
     """Build ``site`` (default: the example), start the relay (local provider: orders land on
-    its kitchen board) and `hugo server`, until interrupted."""
+    its kitchen board) and `hugo server`, until interrupted. Unless ``hours``, the locations
+    take orders at any time (HUGO_POS_IGNORE_HOURS): a demo is tried whenever one has time."""
     site = site or example_site()
+    for taken, option in ((port, "--port"), (relay_port, "--relay-port")):
+        if not port_is_free(taken):
+            raise HugoPosError(f"port {taken} is in use (another demo or `hugo server`?)",
+                               f"stop that program, or choose another port: {option} N")
     relay_url = f"http://127.0.0.1:{relay_port}"
     os.environ.setdefault("POS_API_URL", relay_url)  # the checkout posts its orders there
+    if not hours:
+        os.environ.setdefault(IGNORE_HOURS, "1")  # the relay, a child process, inherits it
     result = build(site)
     echo(result.summary())
     token = os.environ.get("HUGO_POS_BOARD_TOKEN") or secrets.token_urlsafe(12)
@@ -49,14 +59,28 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
     echo(f"\nSite:  http://localhost:{port}/")
     echo(f"Board: {relay_url}/board?token={token}")
     echo("(Ctrl+C stops both)")
+    hugo = subprocess.Popen([hugo_binary(), "server", "--source", str(site), "--port",
+                             str(port), "--bind", "127.0.0.1", "--disableFastRender"])
+    interrupted = False
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            subprocess.run([hugo_binary(), "server", "--source", str(site), "--port", str(port),
-                            "--bind", "127.0.0.1", "--disableFastRender"], check=False)
+        hugo.wait()
+    except KeyboardInterrupt:  # Ctrl+C reached hugo too
+        interrupted = True
     finally:
-        relay.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            relay.wait(10)
+        for child in (hugo, relay):
+            if child.poll() is None:
+                child.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(10)
+    if hugo.returncode and not interrupted:
+        raise HugoPosError(f"hugo server stopped with exit code {hugo.returncode}",
+                           "see its messages above")
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on loopback ``port`` (so a server started there gets it)."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def start_relay(site: Path, port: int, board_token: str, *, site_port: int,
