@@ -93,7 +93,7 @@ def _build(root: Path, *, strict: bool, offline: bool, env: dict[str, str] | Non
             from hugo_pos.site import read_site
             from hugo_pos.write import write_outputs
 
-            items = read_site(config, cache=True)
+            items = read_site(config, cache=True, warnings=warnings)
         except BaseException as exc:
             site_items.set_exception(exc)
             raise  # after the pull has ended: a broken site is reported before a POS failure

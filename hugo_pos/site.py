@@ -7,6 +7,7 @@ the category of the items below it and its ``weight`` orders the categories.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -69,11 +70,15 @@ class _TomlHandler(BaseHandler):
 _HANDLERS = (_YamlHandler(), _TomlHandler(), JSONHandler())
 
 
-def read_site(config: SiteConfig, *, cache: bool = False) -> tuple[SiteItem, ...]:
+def read_site(config: SiteConfig, *, cache: bool = False,
+              warnings: list[str] | None = None) -> tuple[SiteItem, ...]:
     """Return every non-draft menu item of the site, in menu order.
 
     ``cache``: reuse and update ``.hugo_pos/cache/front-matter.json`` (see FrontMatterCache).
     Raises ConfigError listing every broken file (with its line) and every invalid field.
+    Keys hugo_pos does not know inside its own lists (a variant's ``prize``) and top-level keys
+    a letter or two from one it reads (``modifers``) are added to ``warnings``, or logged as
+    warnings when it is None: such a typo would otherwise change a price without a word.
     """
     if not (config.root / "content" / config.menu_section).is_dir():
         raise ConfigError([f"content/{config.menu_section}/: folder not found"],
@@ -96,12 +101,19 @@ def read_site(config: SiteConfig, *, cache: bool = False) -> tuple[SiteItem, ...
         elif not meta.get("draft"):
             pages.append((rel, meta))
     section = f"content/{config.menu_section}"
-    items = [_item(rel, meta, config, categories, section, problems) for rel, meta in pages]
+    found: list[str] = []
+    items = [_item(rel, meta, config, categories, section, problems, found)
+             for rel, meta in pages]
     _check_unique(items, problems)
     if problems:
         raise ConfigError(
             problems, "fix the front matter named above; the README lists the keys")
     front_matter.save()
+    if warnings is None:
+        for warning in found:
+            log.warning("%s", warning)
+    else:
+        warnings.extend(found)
     return tuple(sorted((i for i in items if i is not None),
                         key=lambda i: (i.category_weight, i.category, i.weight, i.title)))
 
@@ -141,7 +153,8 @@ class FrontMatterCache:
         text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         meta = _front_matter(rel, text, problems)
         if meta is not None:
-            kept = {key: value for key, value in meta.items() if key in ITEM_KEYS}
+            kept = {key: value for key, value in meta.items()
+                    if key in ITEM_KEYS or _misspelt(key)}
             try:
                 exact = json.loads(json.dumps(kept, allow_nan=False)) == kept
             except (TypeError, ValueError):
@@ -194,7 +207,7 @@ def _content_files(root: Path, section: str) -> list[str]:
 
 
 def _item(rel: str, meta: dict, config: SiteConfig, categories: dict, section: str,
-          problems: list[str]) -> SiteItem | None:
+          problems: list[str], warnings: list[str]) -> SiteItem | None:
     folder, name = posixpath.split(rel)
     stem = posixpath.splitext(name)[0]
     bundle = stem == "index"
@@ -204,8 +217,19 @@ def _item(rel: str, meta: dict, config: SiteConfig, categories: dict, section: s
     def problem(field: str, message: str) -> None:
         problems.append(f"{rel}: {field}: {message}")
 
+    def unknown_keys(entry: dict, known: tuple[str, ...], where: str) -> None:
+        for key in entry:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+                warnings.append(f"{rel}: {where}{key}: not a key hugo_pos reads"
+                                + (f" (did you mean {close[0]!r}?)" if close else "")
+                                + f"; it reads {', '.join(known)}")
+
     for key in meta:
-        if key not in ITEM_KEYS and key not in _HUGO_KEYS:
+        if _misspelt(key):
+            warnings.append(f"{rel}: {key}: not a key hugo_pos reads (did you mean "
+                            f"{_misspelt(key)!r}?); the item is built without it")
+        elif key not in ITEM_KEYS and key not in _HUGO_KEYS:
             log.debug("%s: front matter key %r is not used by hugo_pos", rel, key)
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -215,7 +239,8 @@ def _item(rel: str, meta: dict, config: SiteConfig, categories: dict, section: s
     category_name, category_weight = _category_of(posixpath.dirname(page), section, categories)
     category = _optional_str(meta.get("category")) or category_name
     price = _price(meta.get("price"), "price", config.currency, problem)
-    variants = _variants(meta.get("variants"), title, sku, price, config.currency, problem)
+    variants = _variants(meta.get("variants"), title, sku, price, config.currency, problem,
+                         unknown_keys)
     locations = meta.get("locations")
     if locations is not None:
         if not isinstance(locations, list) or not all(isinstance(x, str) for x in locations):
@@ -233,13 +258,24 @@ def _item(rel: str, meta: dict, config: SiteConfig, categories: dict, section: s
         image=_image_url(str(meta.get("image") or ""), page_path, bundle),
         weight=_int(meta.get("weight"), 0),
         category_weight=category_weight, locations=locations,
-        modifiers=_modifiers(meta.get("modifiers"), config.currency, problem),
+        modifiers=_modifiers(meta.get("modifiers"), config.currency, problem, unknown_keys),
         has_variants=bool(meta.get("variants")))
 
 
 _HUGO_KEYS = ("date", "lastmod", "publishDate", "expiryDate", "slug", "url", "aliases", "tags",
               "summary", "layout", "type", "params", "build", "cascade", "menus", "linkTitle",
-              "keywords", "outputs", "resources", "translationKey", "headless", "location")
+              "keywords", "outputs", "resources", "translationKey", "headless", "location",
+              # Hugo's other page keys, its default taxonomies, its embedded templates' keys
+              "menu", "markup", "sitemap", "isCJKLanguage", "categories", "series", "images",
+              "videos", "audio")
+
+
+def _misspelt(key: object) -> str | None:
+    """The key hugo_pos reads that a top-level front matter ``key`` looks like a typo of."""
+    if key in ITEM_KEYS or key in _HUGO_KEYS or not isinstance(key, str):
+        return None
+    close = difflib.get_close_matches(key.lower(), ITEM_KEYS, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _image_url(image: str, page_path: str, bundle: bool) -> str:
@@ -258,7 +294,7 @@ def _category_of(folder: str, section: str, categories: dict) -> tuple[str, int]
 
 
 def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency: str,
-              problem) -> tuple[SiteVariant, ...]:
+              problem, unknown_keys) -> tuple[SiteVariant, ...]:
     if not raw:
         return (SiteVariant(name=title, sku=sku, price=price),)
     if not isinstance(raw, list):
@@ -269,6 +305,7 @@ def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency
         if not isinstance(entry, dict) or not entry.get("name"):
             problem(f"variants[{i}]", "expected {name, sku, price} with a name")
             continue
+        unknown_keys(entry, ("name", "sku", "price"), f"variants[{i}].")
         fields.append(f"variants[{i}]")
         variants.append(SiteVariant(
             name=str(entry["name"]), sku=_optional_str(entry.get("sku")),
@@ -281,7 +318,7 @@ def _variants(raw: Any, title: str, sku: str | None, price: int | None, currency
     return tuple(variants)
 
 
-def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...]:
+def _modifiers(raw: Any, currency: str, problem, unknown_keys) -> tuple[SiteModifierGroup, ...]:
     if not raw:
         return ()
     if not isinstance(raw, list):
@@ -293,6 +330,7 @@ def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...
         if not isinstance(entry, dict) or not entry.get("name"):
             problem(where, "expected {name, min, max, options: [{name, price}]}")
             continue
+        unknown_keys(entry, ("name", "min", "max", "options"), f"{where}.")
         options, option_fields = [], []
         for j, opt in enumerate(entry.get("options") or []):
             if isinstance(opt, str):
@@ -300,6 +338,7 @@ def _modifiers(raw: Any, currency: str, problem) -> tuple[SiteModifierGroup, ...
             if not isinstance(opt, dict) or not opt.get("name"):
                 problem(f"{where}.options[{j}]", "expected {name, price}")
                 continue
+            unknown_keys(opt, ("name", "price"), f"{where}.options[{j}].")
             price = _price(opt.get("price", 0), f"{where}.options[{j}].price", currency, problem)
             options.append(SiteOption(name=str(opt["name"]), price=price or 0))
             option_fields.append(f"{where}.options[{j}]")

@@ -268,3 +268,30 @@ def test_a_colliding_name_is_named_by_its_place_in_the_file(mini_site, run_cli):
     assert "content/menu/rolls/combo.md: variants[2]: the variant '8-pc' gets the same id as " \
         "variants[1] ('8 pc'); give it its own name or sku" in result.stderr
 
+
+
+def test_a_misspelt_key_is_a_warning_that_names_it(mini_site, run_cli):
+    # A typo would otherwise change a price without a word: the variant would take the item's
+    # price, the option would be free.
+    (mini_site / "content/menu/rolls/combo.md").write_text(
+        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nprices: 12\nvariants:\n"
+        "  - {name: Double, sku: COMBO-2, prize: 15.75}\n"
+        "modifers: []\nmodifiers:\n  - name: Sauce\n    mx: 1\n"
+        "    options: [{name: Bacon, prce: 2}]\nimages: [combo.jpg]\ncategories: [rolls]\n---\n")
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0, result.stderr
+    combo = [line for line in result.stderr.splitlines() if "combo.md" in line]
+    assert combo == [
+        "WARNING: content/menu/rolls/combo.md: prices: not a key hugo_pos reads (did you mean "
+        "'price'?); the item is built without it",
+        "WARNING: content/menu/rolls/combo.md: modifers: not a key hugo_pos reads (did you mean "
+        "'modifiers'?); the item is built without it",
+        "WARNING: content/menu/rolls/combo.md: variants[0].prize: not a key hugo_pos reads (did "
+        "you mean 'price'?); it reads name, sku, price",
+        "WARNING: content/menu/rolls/combo.md: modifiers[0].mx: not a key hugo_pos reads (did "
+        "you mean 'max'?); it reads name, min, max, options",
+        "WARNING: content/menu/rolls/combo.md: modifiers[0].options[0].prce: not a key hugo_pos "
+        "reads (did you mean 'price'?); it reads name, price"]
+    again = run_cli("build", "--site", str(mini_site), "--strict")  # from the cache this time
+    assert again.exit_code == 1
+    assert sum("combo.md" in line for line in again.stderr.splitlines()) == 5
