@@ -111,7 +111,9 @@ class WebhookEvent:
     """Something a POS told us, normalized.
 
     ``kind`` is ``order_status`` (``order_id`` + ``status``), ``stock`` (``variant_ids`` +
-    ``available``) or ``catalog_changed``. ``event_id`` deduplicates replays.
+    ``available``) or ``catalog_changed``. ``event_id`` deduplicates replays. ``recheck``: the
+    payload alone cannot settle it, so the relay asks the POS (``confirm_event``) even when the
+    webhook is signed.
     """
 
     kind: str
@@ -121,6 +123,7 @@ class WebhookEvent:
     location: str | None = None
     variant_ids: tuple[str, ...] = ()
     available: bool | None = None
+    recheck: bool = False
 
 
 @dataclass(frozen=True)

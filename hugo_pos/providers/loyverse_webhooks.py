@@ -100,6 +100,9 @@ def _events(payload: dict, body: bytes, store_id: str, location: str) -> list[We
             events.append(WebhookEvent(
                 kind="stock", location=location, variant_ids=(str(level["variant_id"]),),
                 available=in_stock > 0,
+                # 0 is sold out only if the item tracks stock (turning tracking off sets every
+                # level to 0, notes §3 and §4), which the payload does not say
+                recheck=in_stock <= 0,
                 event_id=f"loyverse:stock:{store_id}:{level['variant_id']}:"
                          f"{level.get('updated_at')}:{in_stock}"))
     elif kind == "items.update":

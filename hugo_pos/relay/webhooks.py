@@ -70,7 +70,7 @@ def receive(provider_name: str, token: str | None = None) -> Response:
             provider=provider_name, event_id=event.event_id, kind=event.kind,
             pos_name=pos_name, location=event.location,
             payload={"event": asdict(event), "source_location": location},
-            needs_confirm=token is not None, now=now)
+            needs_confirm=token is not None or event.recheck, now=now)
     if new:
         relay.wake.set()
     log.info("webhook stored", extra={"provider": provider_name, "events": len(events),

@@ -51,7 +51,24 @@ def stock(variant: str, store: str, in_stock: int, updated: str = "2026-11-24T18
                                   "in_stock": in_stock, "updated_at": updated}]}
 
 
+def loyverse_cali(track_stock: bool, in_stock: int) -> None:
+    """The Loyverse API (under ``responses``) as the relay re-reads a level of 0: CALI is
+    item-CALI / lv-CALI in menu.json; shapes from loyverse_payloads (notes §3, §4)."""
+    cali = item("California Roll", [variant("CALI", 48.5, stores=[
+        store_entry("store-town", 48.5)])], track_stock=track_stock)
+    cali["id"] = cali["variants"][0]["item_id"] = "item-CALI"
+    cali["variants"][0]["variant_id"] = "lv-CALI"
+    api = "http://127.0.0.1:9/v1.0"
+    responses.get(f"{api}/variants/lv-CALI", json=cali["variants"][0])
+    responses.get(f"{api}/items/item-CALI", json=cali)
+    responses.get(f"{api}/inventory", json={"inventory_levels": [
+        {"variant_id": "lv-CALI", "store_id": "store-town", "in_stock": in_stock,
+         "updated_at": "2026-11-24T18:00:00Z"}]})
+
+
+@responses.activate
 def test_a_signed_stock_webhook_marks_an_item_sold_out_once(hook_relay):
+    loyverse_cali(track_stock=True, in_stock=0)
     client = make_app(hook_relay).test_client()
     response = signed(client, stock("lv-CALI", "store-town", 0))
     assert response.status_code == 200 and response.json == {
@@ -68,6 +85,27 @@ def test_a_signed_stock_webhook_marks_an_item_sold_out_once(hook_relay):
     assert Worker(hook_relay, threads=1).run_once() == 0
     assert 'hugo_pos_webhook_events{provider="loyverse",kind="stock",result="applied"} 1' in \
         client.get("/metrics").text
+
+
+@responses.activate
+def test_a_level_of_0_leaves_an_item_that_does_not_track_stock_orderable(hook_relay):
+    # Turning stock tracking off sets every level of the item to 0 (notes §3): a signed
+    # payload saying 0 is re-read, and the item stays on sale.
+    loyverse_cali(track_stock=False, in_stock=0)
+    client = make_app(hook_relay).test_client()
+    assert signed(client, stock("lv-CALI", "store-town", 0)).json["new"] == 1
+    assert Worker(hook_relay, threads=1).run_once() == 1
+    assert client.get("/v1/locations/town/availability").json["sold_out"] == []
+    assert [c.request.url.split("?")[0].rsplit("/", 2)[-2:] for c in responses.calls] == [
+        ["variants", "lv-CALI"], ["items", "item-CALI"]]
+    # Back in stock needs no second look: any level above 0 is orderable.
+    assert signed(client, stock("lv-CALI", "store-town", 5, "2026-11-24T19:00:00Z")).json[
+        "new"] == 1
+    assert Worker(hook_relay, threads=1).run_once() == 1
+    assert len(responses.calls) == 2
+    order = client.post("/v1/orders", data=json.dumps(order_body()),
+                        content_type="application/json", headers={"Idempotency-Key": "k"})
+    assert order.status_code == 201, order.json
 
 
 def test_a_batch_of_100_full_items_is_taken_whole(hook_relay):
