@@ -115,11 +115,12 @@ class OrderIntake:
             client = relay.clients.of(wsgi_env.get("REMOTE_ADDR"),
                                       wsgi_env.get("HTTP_X_FORWARDED_FOR"))
             wait = relay.limiter.check(client)
-            if wait:
+            key = wsgi_env.get("HTTP_IDEMPOTENCY_KEY", "")
+            # A retry of an order already taken gets its answer (DESIGN §6), limited or not.
+            if wait and not (_KEY.match(key) and relay.store.idempotency(key)):
                 status, headers, data, _ = self.error(
                     "rate_limited", f"too many orders; retry in {wait} s", None, 429)
                 return status, [*headers, ("Retry-After", str(wait))], data, None
-            key = wsgi_env.get("HTTP_IDEMPOTENCY_KEY", "")
             if not _KEY.match(key):
                 return self.error("idempotency_key_required", "send an Idempotency-Key header "
                                   "(a random string, e.g. a UUID) with every order",

@@ -225,6 +225,11 @@ def test_rate_limit_answers_429_with_retry_after(site, sqlite_url, clock):
     spoofed = post(client, order_body(), key="k10", **{"X-Forwarded-For": "10.9.9.9"})
     assert spoofed.status_code == 429
     assert count_orders(relay) == 3
+    # A retry after a lost answer still gets its order's answer (and the same body only).
+    first = post(client, order_body(), key="k0")
+    assert first.status_code == 201 and first.json["order_id"] == relay.store.orders()[-1]["id"]
+    assert post(client, order_body(note="other"), key="k0").status_code == 422
+    assert count_orders(relay) == 3
 
 
 def test_trusted_proxy_forwarded_for_picks_the_client(site, sqlite_url, clock):
