@@ -314,10 +314,15 @@ class _Checker:
             if loc.id in seen:
                 self.problem(f"locations[{i}].id", f"duplicate id {loc.id!r}")
             seen.add(loc.id)
+        relay_url = (self.value(data, "relay_url", Option(str, default=""), "", fatal=False)
+                     or "").rstrip("/")
+        if relay_url and not origins and not self.env.get("HUGO_POS_CORS_ORIGINS"):
+            self.warn("site_origins", "is empty, so browsers on the site may not send orders "
+                      f"to the relay at {relay_url} (CORS) and every order goes by WhatsApp "
+                      "only; list the site's origin, e.g. [https://menu.example.com], unless "
+                      "the relay is on the site's own origin")
         return dict(
-            root=root, currency=currency, minor_units=minor,
-            relay_url=(self.value(data, "relay_url", Option(str, default=""), "", fatal=False)
-                       or "").rstrip("/"),
+            root=root, currency=currency, minor_units=minor, relay_url=relay_url,
             site_origins=tuple(o for o in origins if isinstance(o, str)),
             locations=tuple(locations),
             menu_section=self.value(data, "menu_section", Option(str, default="menu"), "")

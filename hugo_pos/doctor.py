@@ -113,6 +113,8 @@ def diagnose(site: str | os.PathLike, *, relay_url: str | None = None,
                             "not run: fix the configuration first"))
         return Report(tuple(checks), frozenset(secrets))
     secrets |= set(config.secrets)
+    checks += [Check("-", "site", "config", WARN, warning) for warning in config.warnings
+               if ": relay_url: environment variable" not in warning]  # an env line says it
     try:
         providers = make_providers(config)
     except HugoPosError as exc:

@@ -295,3 +295,23 @@ def test_a_misspelt_key_is_a_warning_that_names_it(mini_site, run_cli):
     again = run_cli("build", "--site", str(mini_site), "--strict")  # from the cache this time
     assert again.exit_code == 1
     assert sum("combo.md" in line for line in again.stderr.splitlines()) == 5
+
+
+def test_a_relay_without_site_origins_is_a_warning(mini_site, run_cli, monkeypatch):
+    # The relay answers CORS only for site_origins: with none, the browser may not post.
+    monkeypatch.setenv("POS_API_URL", "https://relay.example.com")
+    monkeypatch.delenv("HUGO_POS_CORS_ORIGINS", raising=False)
+    path = mini_site / "data/locations.yaml"
+    assert run_cli("build", "--site", str(mini_site), "--strict").exit_code == 0
+    path.write_text(path.read_text().replace("site_origins: [https://mini.example.com]\n", ""))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0
+    assert ("WARNING: data/locations.yaml: site_origins: is empty, so browsers on the site may "
+            "not send orders to the relay at https://relay.example.com (CORS) and every order "
+            "goes by WhatsApp only; list the site's origin, e.g. [https://menu.example.com], "
+            "unless the relay is on the site's own origin") in result.stderr.splitlines()
+    monkeypatch.setenv("HUGO_POS_CORS_ORIGINS", "https://mini.example.com")
+    assert run_cli("build", "--site", str(mini_site), "--strict").exit_code == 0
+    monkeypatch.delenv("POS_API_URL")  # WhatsApp only: nothing to allow
+    monkeypatch.delenv("HUGO_POS_CORS_ORIGINS")
+    assert "site_origins" not in run_cli("build", "--site", str(mini_site)).stderr

@@ -306,3 +306,16 @@ def test_a_variable_pos_mapping_needs_is_reported_too(world: World, tmp_path: Pa
     assert report.failed
     assert failures(report) == [("-", "site", "config")]
     assert "environment variable LOYVERSE_VARIANT_CALI is not set" in report.checks[-2].detail
+
+
+def test_a_configuration_warning_is_a_warn_line(world: World, tmp_path: Path) -> None:
+    site = copy_site(world.site, tmp_path / "site")
+    path = site / "data" / "locations.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["site_origins"] = []  # the relay would refuse the site's browsers (CORS)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    report = world.report(site=site)
+    [warned] = [c for c in report.checks if c.status == "warn"]
+    assert (warned.location, warned.pos, warned.name) == ("-", "site", "config")
+    assert warned.detail.startswith("data/locations.yaml: site_origins: is empty, so browsers")
+    assert not report.failed
