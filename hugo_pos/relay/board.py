@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -70,14 +70,19 @@ def show() -> Response:
         location = relay.config.location(location_id) if location_id else None
     except HugoPosError:
         return Response(f"Unknown location {location_id!r}.\n", status=404, mimetype="text/plain")
-    zone = ZoneInfo(location.timezone if location else "UTC")
-    now = datetime.fromtimestamp(relay.now(), UTC).astimezone(zone)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    orders = relay.store.orders(location=location_id, since=midnight.timestamp(), limit=500)
+    # Every time in the location's own zone; the all-locations view starts at the earliest
+    # of their midnights, so each location's whole day is on it.
+    zones = {loc.id: ZoneInfo(loc.timezone) for loc in relay.config.locations}
+    shown = [location.id] if location else list(zones)
+    now = datetime.fromtimestamp(relay.now(), UTC)
+    since = min(now.astimezone(zones[lid]).replace(hour=0, minute=0, second=0, microsecond=0)
+                for lid in shown)
+    orders = relay.store.orders(location=location_id, since=since.timestamp(), limit=500)
     html = render_template(
-        "board.html", orders=[_view(o, zone) for o in orders], location=location,
-        locations=relay.config.locations, refresh=REFRESH_SECONDS, statuses=STAFF_STATUSES,
-        today=now.strftime("%A %d %B"), address=_address_without_token() if given else None)
+        "board.html", orders=[_view(o, zones.get(o["location"], UTC)) for o in orders],
+        location=location, locations=relay.config.locations, refresh=REFRESH_SECONDS,
+        statuses=STAFF_STATUSES, today=now.astimezone(zones[shown[0]]).strftime("%A %d %B"),
+        address=_address_without_token() if given else None)
     response = Response(html, mimetype="text/html",
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     if given:  # signed in by the link: the cookie keeps the tablet signed in from now on
@@ -108,7 +113,7 @@ def set_status(order_id: str) -> Response:
     return redirect(f"/board?{urlencode({'location': location})}" if location else "/board", 303)
 
 
-def _view(order: dict, zone: ZoneInfo) -> dict:
+def _view(order: dict, zone: tzinfo) -> dict:
     data = order["data"]
     return {
         "id": order["id"], "status": order["status"], "location": order["location"],

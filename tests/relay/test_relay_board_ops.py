@@ -63,6 +63,17 @@ def test_the_board_lists_todays_orders_and_staff_move_them_along(client, relay):
     assert client.get("/board?location=truck", headers=bearer).text.count(order_id) == 0
 
 
+def test_every_board_view_shows_the_locations_own_time(client, relay, clock):
+    order_id = place(client)  # Tuesday 15:00 in Port of Spain, 19:00 UTC
+    bearer = {"Authorization": "Bearer board-secret"}
+    for path in ("/board?location=town", "/board"):
+        html = client.get(path, headers=bearer).text
+        assert f"<strong>{order_id}</strong> · 15:00" in html and "19:00" not in html, path
+        assert "Tuesday" in html
+    clock.advance(6 * 3600)  # 21:00 there, 01:00 on Wednesday in UTC: still today there
+    assert order_id in client.get("/board", headers=bearer).text
+
+
 def test_the_board_is_off_without_a_token(site, sqlite_url, clock):
     relay = make_relay(site, sqlite_url, clock, board_token="")
     response = make_app(relay).test_client().get("/board?token=")
