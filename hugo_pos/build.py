@@ -179,7 +179,7 @@ def pull_group(providers: dict[tuple[str, str], Provider], keys: list[tuple[str,
 def _fetch_group(providers: dict, keys: list[tuple[str, str]], root: Path, offline: bool,
                  progress: Progress | None) -> dict[tuple[str, str], Catalog]:
     started = time.monotonic()
-    if offline:
+    if offline and type(providers[keys[0]]).remote:  # a group shares its provider's type
         found = {key: _read_cache(root, key) for key in keys}
         missing = [key for key, catalog in found.items() if catalog is None]
         if missing:

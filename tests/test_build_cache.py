@@ -71,6 +71,13 @@ def test_offline_uses_only_the_cache(pos_site, run_cli):
     assert fake.request_count == before and price_of_cali(site) == 4900
 
 
+def test_offline_needs_no_cache_for_the_local_provider(mini_site, run_cli):
+    # Its catalog is the site's own front matter: there is no POS to have reached first.
+    result = run_cli("build", "--site", str(mini_site), "--offline")
+    assert result.exit_code == 0, result.stderr
+    assert (mini_site / "data/hugo_pos/menu.json").is_file()
+
+
 def test_a_corrupt_cache_counts_as_no_cache(pos_site, run_cli):
     site, fake = pos_site
     assert run_cli("build", "--site", str(site)).exit_code == 0

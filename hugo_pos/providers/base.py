@@ -163,6 +163,9 @@ class Provider:
 
     name: ClassVar[str] = ""
     options: ClassVar[Mapping[str, Option]] = {}
+    # Whether fetch_catalog asks a POS over the network: `build --offline` reads only those
+    # catalogs from the cache.
+    remote: ClassVar[bool] = True
 
     def __init__(self, settings: Mapping[str, Any], context: ProviderContext) -> None:
         self.settings = dict(settings)

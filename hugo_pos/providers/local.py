@@ -18,6 +18,7 @@ class LocalProvider(Provider):
 
     name = "local"
     options: ClassVar[Mapping] = {}
+    remote = False
 
     def fetch_catalog(self) -> Catalog:
         """Return the site items sold at this location, priced as their front matter says."""
