@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 
 from hugo_pos.errors import HugoPosError
@@ -120,6 +121,13 @@ class RelaySettings:
             raise HugoPosError(f"HUGO_POS_WORKER_NICE is {settings.worker_nice}",
                                "set it to idle, or to a nice value from 0 (the web workers' "
                                "priority) to 19")
+        for proxy in settings.trusted_proxies:
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError:
+                raise HugoPosError(f"HUGO_POS_TRUSTED_PROXIES has {proxy!r}, not an address or "
+                                   "network", "list IP addresses or networks, comma-separated, "
+                                   "e.g. 10.0.0.0/8,192.168.1.10") from None
         return settings
 
     @property

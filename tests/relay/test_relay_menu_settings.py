@@ -64,6 +64,9 @@ def test_settings_come_from_the_environment(tmp_path: Path):
     assert settings.retry_budget == 3600.0 and settings.menu_url == URL
     with pytest.raises(HugoPosError, match="HUGO_POS_RATE_LIMIT is 'lots', not a number"):
         RelaySettings.from_env({"HUGO_POS_RATE_LIMIT": "lots"})
+    with pytest.raises(HugoPosError, match="HUGO_POS_TRUSTED_PROXIES has 'proxy.internal', "
+                       "not an address or network"):
+        RelaySettings.from_env({"HUGO_POS_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"})
     with pytest.raises(HugoPosError) as missing:
         _ = RelaySettings.from_env({}).site_root
     assert missing.value.message == "the relay does not know which site to serve"
