@@ -103,8 +103,10 @@ def worker(site: Path | None, config_path: Path | None) -> None:
 def retry(site: Path | None, config_path: Path | None, order_id: str) -> None:
     """Send an order's failed deliveries again (with a fresh retry budget)."""
     relay_ = _relay(_settings(site, config_path))
-    if relay_.store.order(order_id) is None:
+    found = relay_.store.order(order_id)
+    if found is None:
         raise HugoPosError(f"no order {order_id!r}", "list orders with `hugo_pos relay orders`")
+    order_id = found["id"]
     count = relay_.store.requeue(order_id, relay_.now())
     click.echo(f"{order_id}: {count} failed deliver{'y' if count == 1 else 'ies'} requeued"
                if count else f"{order_id}: no failed delivery to retry")

@@ -163,14 +163,19 @@ class Store:
         return self.read().row("SELECT * FROM idempotency_keys WHERE idem_key = ?", (key,))
 
     def order(self, order_id: str) -> dict | None:
-        """Return an order row (``data`` decoded) with its ``deliveries``, or None."""
+        """Return an order row (``data`` decoded) with its ``deliveries``, or None.
+
+        ``7k3m-9qxp`` finds ``7K3M-9QXP``: people type the ids they read out.
+        """
         reader = self.read()
         row = reader.row("SELECT * FROM orders WHERE id = ?", (order_id,))
+        if row is None and order_id != order_id.upper():
+            row = reader.row("SELECT * FROM orders WHERE id = ?", (order_id.upper(),))
         if row is None:
             return None
         row["data"] = json.loads(row["data"])
         row["deliveries"] = reader.rows(
-            "SELECT * FROM deliveries WHERE order_id = ? ORDER BY pos_name", (order_id,))
+            "SELECT * FROM deliveries WHERE order_id = ? ORDER BY pos_name", (row["id"],))
         return row
 
     def orders_by_id(self, order_ids: Sequence[str]) -> dict[str, dict]:

@@ -122,7 +122,8 @@ def test_the_retry_budget_ends_in_a_dead_letter_that_retry_requeues(
         make_app(relay).test_client().get("/metrics").text
     pos.faults = []
     env = {"HUGO_POS_DATABASE_URL": sqlite_url}
-    result = run_cli("relay", "retry", order_id, "--site", str(pos_site), env=env)
+    # typed as staff read it out: ids are case-insensitive
+    result = run_cli("relay", "retry", order_id.lower(), "--site", str(pos_site), env=env)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{order_id}: 1 failed delivery requeued"
     listed = run_cli("relay", "orders", "--status", "received", "--site", str(pos_site), env=env)

@@ -36,6 +36,8 @@ def test_an_order_is_priced_by_the_server_and_stored(client, relay):
     assert body["lines"][0]["modifiers"] == [
         {"id": "DRAGON~extras~mayo", "name": "Spicy mayo", "price": 400}]
     assert body["status_url"] == f"https://relay.example.com/v1/orders/{body['order_id']}"
+    shown = client.get(f"/v1/orders/{body['order_id'].lower()}")  # as typed from a phone call
+    assert shown.status_code == 200 and shown.json["order_id"] == body["order_id"]
     stored = relay.store.order(body["order_id"])
     assert stored["total"] == 24650 and stored["status"] == "received"
     assert [(d["pos_name"], d["status"]) for d in stored["deliveries"]] == [("local", "pending")]
