@@ -180,14 +180,14 @@ def _parse_line(item: Any, field: str) -> RequestLine:
 
 
 def price_order(request: OrderRequest, index: LocationIndex, location: Location, *,
-                currency: str, when: datetime, live: Mapping[str, bool] | None = None
-                ) -> PricedOrder:
+                currency: str, when: datetime, live: Mapping[str, bool] | None = None,
+                menu_version: str | None = None) -> PricedOrder:
     """Check ``request`` against the location's menu and hours and price it.
 
     ``live`` is the live availability reported by POS webhooks (``{variant_id: available}``).
     ``when`` is the aware time of the order (opening hours are checked in the location's
     timezone). An ``expected_total`` that differs from the price is a 409 ``price_changed``
-    carrying the current lines and total.
+    carrying the current lines and total, and ``menu_version``, the menu they come from.
     """
     fulfilment = request.fulfilment or location.fulfilment[0]
     if fulfilment not in location.fulfilment:
@@ -207,7 +207,7 @@ def price_order(request: OrderRequest, index: LocationIndex, location: Location,
             "expected_total", 409,
             {"lines": [line.to_json() for line in lines],
              "total": {"amount": priced.total, "currency": currency},
-             "menu_version": request.menu_version})
+             "menu_version": menu_version})
     return priced
 
 

@@ -126,6 +126,7 @@ class Relay:
                                 "location", 404)
         now = self.now()
         priced = price_order(request, index, location, currency=loaded.menu.currency,
+                             menu_version=loaded.menu.version,
                              when=datetime.fromtimestamp(now, UTC),
                              live=self.live(request.location))
         root = self.config.relay_url or base_url.rstrip("/")

@@ -122,9 +122,10 @@ def test_bad_orders_get_their_4xx_and_store_nothing(client, relay, change, statu
 
 
 def test_price_changed_carries_the_current_prices(client):
-    error = post(client, order_body(expected_total=1)).json["error"]
+    error = post(client, order_body(expected_total=1, menu_version="old")).json["error"]
     assert error["message"] == "prices changed: the total is now TTD 246.50"
     assert error["total"] == {"amount": 24650, "currency": "TTD"}
+    assert error["menu_version"] == "v1"  # the relay's menu, which the prices come from
     assert [line["total"] for line in error["lines"]] == [19800, 4850]
 
 
