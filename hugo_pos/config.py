@@ -28,6 +28,9 @@ __all__ = ["Location", "Option", "PosConfig", "SiteConfig", "load_config", "read
 log = logging.getLogger(__name__)
 
 LOCATIONS_FILE = "data/locations.yaml"
+# Where a Hugo site keeps its configuration: one of these makes a folder a Hugo site.
+SITE_CONFIGS = tuple(f"{folder}{name}.{ext}" for folder in ("", "config/_default/")
+                     for name in ("hugo", "config") for ext in ("toml", "yaml", "yml", "json"))
 MAPPING_FILE = "data/pos-mapping.yaml"
 # Set (1, true, yes): every location takes orders at any time, e.g. `hugo_pos demo` at night.
 IGNORE_HOURS = "HUGO_POS_IGNORE_HOURS"
@@ -126,6 +129,8 @@ def load_config(site: str | os.PathLike, env: Mapping[str, str] | None = None,
     path = Path(locations_path) if locations_path else root / LOCATIONS_FILE
     label = LOCATIONS_FILE if locations_path is None else str(path)
     checker = _Checker(label, env)
+    if locations_path is None and not path.is_file():
+        _no_locations_file(root)
     data = read_yaml(path, label, required=True)
     config = checker.site(root, data)
     mapping_path = path.with_name("pos-mapping.yaml")
@@ -137,6 +142,19 @@ def load_config(site: str | os.PathLike, env: Mapping[str, str] | None = None,
         raise ConfigError(checker.problems, checker.hint())
     return SiteConfig(**config, mapping=mapping, warnings=tuple(checker.warnings),
                       secrets=frozenset(checker.secrets))
+
+
+def _no_locations_file(root: Path) -> None:
+    """Raise the error that says why ``root`` has no locations.yaml and what to do."""
+    where = root.resolve()
+    if not root.is_dir():
+        raise ConfigError([f"{where}: no such folder"],
+                          "pass your Hugo site's folder with --site DIR")
+    if any((root / name).is_file() for name in SITE_CONFIGS):
+        raise ConfigError([f"{LOCATIONS_FILE}: not found in the Hugo site {where}"],
+                          "run `hugo_pos init` there to create it")
+    raise ConfigError([f"{where} is not a Hugo site (no hugo.toml, config.toml...)"],
+                      "run hugo_pos in your Hugo site's folder, or pass --site DIR")
 
 
 def read_yaml(path: Path, label: str, required: bool) -> dict:

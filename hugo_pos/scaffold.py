@@ -8,12 +8,11 @@ import re
 import tomllib
 from pathlib import Path
 
+from hugo_pos.config import SITE_CONFIGS
 from hugo_pos.errors import HugoPosError
 from hugo_pos.module import THEME_NAME
 from hugo_pos.write import write_atomic
 
-SITE_CONFIGS = tuple(f"{folder}{name}.{ext}" for folder in ("", "config/_default/")
-                     for name in ("hugo", "config") for ext in ("toml", "yaml", "yml", "json"))
 IGNORED = ("themes/hugo-pos/", ".hugo_pos/", "data/hugo_pos/", "static/hugo-pos/menu.json",
            "static/hugo-pos/config.js", "static/hugo-pos/img/", ".env")
 MAPPING = ("# Map site items to POS items when their SKUs differ (hugo-pos).\n"

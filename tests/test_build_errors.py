@@ -315,3 +315,18 @@ def test_a_relay_without_site_origins_is_a_warning(mini_site, run_cli, monkeypat
     monkeypatch.delenv("POS_API_URL")  # WhatsApp only: nothing to allow
     monkeypatch.delenv("HUGO_POS_CORS_ORIGINS")
     assert "site_origins" not in run_cli("build", "--site", str(mini_site)).stderr
+
+
+def test_a_missing_locations_file_says_where_it_looked_and_why(mini_site, tmp_path, run_cli):
+    (mini_site / "hugo.toml").write_text('title = "Mini"\n')
+    (mini_site / "data/locations.yaml").unlink()
+    cases = {mini_site: f"Error: data/locations.yaml: not found in the Hugo site {mini_site}\n"
+                        "Hint: run `hugo_pos init` there to create it\n",
+             mini_site / "content": f"Error: {mini_site / 'content'} is not a Hugo site (no "
+                                    "hugo.toml, config.toml...)\nHint: run hugo_pos in your "
+                                    "Hugo site's folder, or pass --site DIR\n",
+             tmp_path / "nowhere": f"Error: {tmp_path / 'nowhere'}: no such folder\n"
+                                   "Hint: pass your Hugo site's folder with --site DIR\n"}
+    for site, expected in cases.items():
+        result = run_cli("build", "--site", str(site))
+        assert (result.exit_code, result.stderr) == (1, expected)
