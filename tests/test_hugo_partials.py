@@ -205,3 +205,19 @@ def test_a_language_without_hugo_pos_strings_falls_back_to_english(tmp_path: Pat
         assert text in page.text
     assert "https://wa.me/18685550199?text=Hi%20Test%20Shop%2C%20I%27d%20like%20to%20order%3A%20" \
         in page.links
+
+
+def test_the_menu_partials_also_take_the_page(tmp_path: Path):
+    # As cart.html and assets.html do: `partial "hugo-pos/menus.html" .` in a layout.
+    site = make_site(tmp_path / "site", MENU, {
+        "all.md": "---\ntitle: All\n---\n", "here.md": "---\ntitle: Here\nlocation: main\n---\n"},
+        layouts={"page.html": '{{ if .Params.location }}{{ partial "hugo-pos/menu.html" . }}'
+                              '{{ else }}{{ partial "hugo-pos/menus.html" . }}{{ end }}'})
+
+    done = hugo(site)
+
+    assert done.returncode == 0, done.stderr
+    for page in ("all", "here"):
+        html = (site / "public" / page / "index.html").read_text("utf-8")
+        assert set(read_menu_html(html).items) == {"ROLL-A", "menu/rolls/b"}, page
+    assert "<h2" in (site / "public/all/index.html").read_text("utf-8")
