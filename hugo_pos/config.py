@@ -8,6 +8,7 @@ environment (and from the site's ``.env`` file, which never overrides the real e
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -260,7 +261,10 @@ class _Checker:
     def unknown_keys(self, data: dict, known: Any, path: str) -> None:
         for key in data:
             if key not in known:
-                self.warn(f"{path}{key}", f"unknown key (known: {', '.join(known)})")
+                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+                self.warn(f"{path}{key}", "unknown key"
+                          + (f" (did you mean {close[0]!r}?)" if close else "")
+                          + f" (known: {', '.join(known)})")
 
     def value(self, data: dict, key: str, option: Option, path: str, fatal: bool = True) -> Any:
         raw = data.get(key, _MISSING)
@@ -270,7 +274,9 @@ class _Checker:
                 self.secrets.add(raw)
         if raw is _MISSING or raw is None:
             if option.required and fatal:
-                self.problem(f"{path}{key}", "required but missing")
+                typo = difflib.get_close_matches(key, [str(k) for k in data], n=1, cutoff=0.75)
+                self.problem(f"{path}{key}", "required but missing"
+                             + (f" (is {typo[0]!r} meant to be {key!r}?)" if typo else ""))
             return option.default
         from_env = isinstance(raw, str) and "{{" in raw
         env_fatal = fatal and (option.required or self.in_pos)

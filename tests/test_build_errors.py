@@ -330,3 +330,21 @@ def test_a_missing_locations_file_says_where_it_looked_and_why(mini_site, tmp_pa
     for site, expected in cases.items():
         result = run_cli("build", "--site", str(site))
         assert (result.exit_code, result.stderr) == (1, expected)
+
+
+def test_a_misspelt_key_in_locations_yaml_is_named_with_the_one_meant(mini_site, run_cli):
+    path = mini_site / "data/locations.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("currency: TTD", "curency: TTD"))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: data/locations.yaml: currency: required but missing (is 'curency' meant to be "
+        "'currency'?)")
+    path.write_text(text.replace("    kind: restaurant", "    kind: restaurant\n"
+                                 "    fulfillment: [pickup]", 1))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0
+    assert ("WARNING: data/locations.yaml: locations[0].fulfillment: unknown key (did you mean "
+            "'fulfilment'?) (known: id, name, kind, whatsapp, timezone, hours, catalog, pos, "
+            "fulfilment)") in result.stderr.splitlines()
