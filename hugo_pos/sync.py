@@ -7,6 +7,7 @@ Provider-agnostic: each POS implements ``push_items`` (and, when it has webhooks
 
 from __future__ import annotations
 
+import difflib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -15,6 +16,7 @@ from functools import partial
 from hugo_pos.catalog import Catalog, SiteItem
 from hugo_pos.config import LOCATIONS_FILE, SiteConfig
 from hugo_pos.errors import HugoPosError
+from hugo_pos.providers import installed_providers
 from hugo_pos.providers.base import Provider, SyncPlan
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,25 @@ def select_providers(config: SiteConfig, site_items: tuple[SiteItem, ...],
                  and (provider_name is None or provider_name in (p.name, key[1]))}
     if not providers:
         where = f"location {location!r}" if location else "any location"
+        names = {*installed_providers(), *(p.name for loc in config.locations for p in loc.pos)}
+        if provider_name and provider_name not in names:
+            enabled = sorted({key[1] for key in make_providers(config, site_items)} - {"local"})
+            close = difflib.get_close_matches(provider_name, sorted(names), n=1)
+            hint = (f"did you mean {close[0]!r}? " if close else "") + \
+                f"enabled here: {', '.join(enabled) or 'none (only the local provider)'}"
+            raise HugoPosError(f"no POS named {provider_name!r} at {where}", hint)
         raise HugoPosError(f"no enabled {provider_name or 'POS'} at {where}",
                            f"enable it under `pos:` in {LOCATIONS_FILE} (enabled: true)")
+    return providers
+
+
+def _with_a_pos(providers: dict[tuple[str, str], Provider], what: str
+                ) -> dict[tuple[str, str], Provider]:
+    """``providers``, if one of them reaches a POS; else an error saying why."""
+    if not any(type(p).remote for p in providers.values()):
+        raise HugoPosError(f"nothing to {what}: the local provider has no POS, its catalog is "
+                           "the site's own front matter",
+                           f"enable a POS (e.g. loyverse) under `pos:` in {LOCATIONS_FILE}")
     return providers
 
 
@@ -50,8 +69,8 @@ def plan_sync(config: SiteConfig, site_items: tuple[SiteItem, ...], provider_nam
     a POS account: the next one sees what the previous one created). Never deletes.
     """
     plans = []
-    for (loc_id, _), provider in select_providers(config, site_items, provider_name,
-                                                  location).items():
+    for (loc_id, _), provider in _with_a_pos(select_providers(
+            config, site_items, provider_name, location), "push to").items():
         items = tuple(item for item in site_items if item.sold_at(loc_id))
         plans.append(provider.push_items(items, apply))
     return plans
@@ -90,7 +109,8 @@ def find_drift(config: SiteConfig, site_items: tuple[SiteItem, ...],
 
     if location is not None:
         config = replace(config, locations=(config.location(location),))
-    providers = select_providers(config, site_items, None, location)
+    providers = _with_a_pos(select_providers(config, site_items, None, location),
+                            "compare")
     groups = account_groups(providers)
     catalogs: dict[tuple[str, str], Catalog] = {}
     with ThreadPoolExecutor(max_workers=min(8, len(groups))) as pool:

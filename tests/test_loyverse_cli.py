@@ -91,3 +91,18 @@ def test_sync_without_that_pos_says_how_to_enable_it(example_site, run_cli):
     result = run_cli("sync", "--provider", "loyverse", "--site", str(example_site))
     assert result.exit_code == 1
     assert "Error: no enabled loyverse at any location" in result.output
+
+
+def test_sync_and_diff_without_any_pos_say_so(example_site, run_cli):
+    local = run_cli("sync", "--provider", "local", "--site", str(example_site))
+    assert (local.exit_code, local.output) == (1, (
+        "Error: nothing to push to: the local provider has no POS, its catalog is the site's "
+        "own front matter\nHint: enable a POS (e.g. loyverse) under `pos:` in "
+        "data/locations.yaml\n"))
+    typo = run_cli("sync", "--provider", "lovyerse", "--site", str(example_site))
+    assert (typo.exit_code, typo.output) == (1, (
+        "Error: no POS named 'lovyerse' at any location\nHint: did you mean 'loyverse'? "
+        "enabled here: none (only the local provider)\n"))
+    diff = run_cli("diff", "--site", str(example_site))
+    assert diff.exit_code == 1
+    assert diff.output.startswith("Error: nothing to compare: the local provider has no POS")
