@@ -67,7 +67,22 @@ class _TomlHandler(BaseHandler):
         return tomllib.loads(fm)
 
 
-_HANDLERS = (_YamlHandler(), _TomlHandler(), JSONHandler())
+class _JsonHandler(JSONHandler):
+    """JSON front matter as Hugo reads it: the object that opens the file, on one line or on
+    several (python-frontmatter's own handler wants each brace on a line of its own)."""
+
+    def detect(self, text: str) -> bool:
+        return text.startswith("{")
+
+    def split(self, text: str) -> tuple[str, str]:
+        try:
+            _, end = json.JSONDecoder().raw_decode(text)
+        except ValueError:
+            return text, ""  # load() then raises the same error, with its line
+        return text[:end], text[end:]
+
+
+_HANDLERS = (_YamlHandler(), _TomlHandler(), _JsonHandler())
 
 
 def read_site(config: SiteConfig, *, cache: bool = False,

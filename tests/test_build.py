@@ -170,3 +170,16 @@ def test_menu_json_text_is_what_the_standard_json_module_writes(text, amount):
     menu = Menu(version="", currency="TTD", minor_units=2, locations={"x": location})
     assert menu.json_text == json.dumps(menu.to_json(), separators=(",", ":"),
                                         ensure_ascii=False) + "\n"
+
+
+def test_json_front_matter_on_one_line_or_several(mini_site, run_cli):
+    # Hugo reads the JSON object that opens the file, however it is laid out.
+    drinks = mini_site / "content/menu/drinks"
+    (drinks / "cola.md").write_text('{"title": "Cola", "sku": "COLA", "price": 2}\nIce cold.\n')
+    (drinks / "tea.md").write_text('{\n  "title": "Tea",\n  "sku": "TEA",\n  "price": "3.50"\n}'
+                                   '\nHot, with a {brace} in the text.\n')
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == 0, result.stderr
+    items = read_menu(mini_site)["locations"]["town"]["items"]
+    assert (items["COLA"]["name"], items["COLA"]["variants"][0]["price"]) == ("Cola", 200)
+    assert (items["TEA"]["name"], items["TEA"]["variants"][0]["price"]) == ("Tea", 350)

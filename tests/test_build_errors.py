@@ -102,6 +102,8 @@ def test_wrong_types_are_all_reported_at_once(mini_site, run_cli):
     ("---\ntitle: X\nprice: 1.005\n---\n",
      "content/menu/drinks/bad.md: price: 1.005 has more than 2 decimals, which TTD cannot "
      "represent"),
+    ('{\n  "title": "X",\n  "price": 1\n  "sku": "X"\n}\nSome text.\n',
+     "content/menu/drinks/bad.md: line 4: invalid front matter: Expecting ',' delimiter"),
 ])
 def test_broken_front_matter_names_file_and_line(mini_site, run_cli, text, message):
     (mini_site / "content/menu/drinks/bad.md").write_text(text)
