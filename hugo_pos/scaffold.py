@@ -47,7 +47,7 @@ def init_site(root: Path) -> list[str]:
             write_atomic(path, text)
             done.append(f"created  {rel}")
     (root / "content" / "menu").mkdir(parents=True, exist_ok=True)
-    done.append(_add_theme(site_config))
+    done.append(_add_theme(site_config, site_config.relative_to(root).as_posix()))
     done.append(_add_ignores(root / ".gitignore"))
     return done
 
@@ -68,22 +68,22 @@ def _read_config(path: Path, text: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _add_theme(path: Path) -> str:
+def _add_theme(path: Path, shown: str) -> str:
     """Put hugo-pos first in the site's theme list, keeping the rest of the file as it is.
 
     The ``theme`` value (a string, or a list on one line or several) is replaced by a one-line
     list; a JSON config is rewritten. The result must parse back with the new list, else the
-    file is left alone and the line to add is shown.
+    file is left alone and the line to add is shown. ``shown`` names the file in messages.
     """
     text = path.read_text(encoding="utf-8")
-    by_hand = f"skipped  {path.name}: put \"{THEME_NAME}\" first in its theme list by hand"
+    by_hand = f"skipped  {shown}: put \"{THEME_NAME}\" first in its theme list by hand"
     data = _read_config(path, text)
     if data is None:
         return by_hand + " (it does not parse)"
     theme = data.get("theme") or []
     current = [theme] if isinstance(theme, str) else [str(t) for t in theme]
     if THEME_NAME in current:
-        return f"kept     {path.name} (already lists {THEME_NAME})"
+        return f"kept     {shown} (already lists {THEME_NAME})"
     themes = [THEME_NAME, *current]
     if path.suffix == ".json":
         updated = json.dumps({"theme": themes, **{k: v for k, v in data.items()
@@ -96,7 +96,7 @@ def _add_theme(path: Path) -> str:
     if check is None or check.get("theme") != themes:
         return by_hand
     write_atomic(path, updated)
-    return f"updated  {path.name}: theme list starts with {THEME_NAME}"
+    return f"updated  {shown}: theme list starts with {THEME_NAME}"
 
 
 def _theme_span(text: str, toml: bool) -> tuple[int, int] | None:

@@ -68,9 +68,9 @@ def test_init_puts_hugo_pos_first_in_any_theme_list(tmp_path, run_cli, name, bef
     config.write_text(before)
     result = run_cli("init", "--site", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert f"updated  {config.name}: theme list starts with hugo-pos" in result.output
+    assert f"updated  {name}: theme list starts with hugo-pos" in result.output
     assert config.read_text() == after
-    assert f"kept     {config.name} (already lists hugo-pos)" in \
+    assert f"kept     {name} (already lists hugo-pos)" in \
         run_cli("init", "--site", str(tmp_path)).output
 
 
