@@ -366,9 +366,14 @@ class _Checker:
             self.problem(f"{path}id", f"{loc_id!r} must use only a-z, 0-9 and -")
         kind = self.value(data, "kind", Option(str, default="restaurant", choices=KINDS), path)
         whatsapp = self.value(data, "whatsapp", Option(str, required=True), path) or ""
-        if whatsapp and len(re.sub(r"\D", "", whatsapp)) < 7:
-            self.problem(f"{path}whatsapp", f"{whatsapp!r} is not a phone number; write it with "
-                         "the country code, e.g. \"+1 868 555 0101\"")
+        if whatsapp and (len(re.sub(r"\D", "", whatsapp)) < 7
+                         or re.search(r"[^\d\s()+.\-]", whatsapp)):
+            # every digit goes into the wa.me link: "ext 2" would make another number
+            self.problem(f"{path}whatsapp", f"{whatsapp!r} is not a phone number; write only "
+                         "the number, with the country code, e.g. \"+1 868 555 0101\"")
+        elif whatsapp and not whatsapp.lstrip().startswith("+"):
+            self.warn(f"{path}whatsapp", f"{whatsapp!r} has no leading +: WhatsApp links need "
+                      "the country code first; write it as e.g. \"+1 868 555 0101\"")
         timezone = self.value(data, "timezone", Option(str, default="UTC"), path)
         try:
             ZoneInfo(timezone)

@@ -350,3 +350,24 @@ def test_a_misspelt_key_in_locations_yaml_is_named_with_the_one_meant(mini_site,
     assert ("WARNING: data/locations.yaml: locations[0].fulfillment: unknown key (did you mean "
             "'fulfilment'?) (known: id, name, kind, whatsapp, timezone, hours, catalog, pos, "
             "fulfilment)") in result.stderr.splitlines()
+
+
+@pytest.mark.parametrize(("number", "error"), [
+    ("(868) 555-0100 ext 2", True),  # the 2 would join the number in the wa.me link
+    ("868 555", True),
+    ("1 868 555 0100", False),       # a warning: no leading +
+])
+def test_a_whatsapp_number_must_be_one_number_with_its_country_code(mini_site, run_cli, number,
+                                                                   error):
+    path = mini_site / "data/locations.yaml"
+    path.write_text(path.read_text().replace('"+1 868 555 0101"', f'"{number}"', 1))
+    result = run_cli("build", "--site", str(mini_site))
+    assert result.exit_code == (1 if error else 0)
+    if error:
+        assert result.stderr.splitlines()[0] == (
+            f"Error: data/locations.yaml: locations[0].whatsapp: '{number}' is not a phone "
+            "number; write only the number, with the country code, e.g. \"+1 868 555 0101\"")
+    else:
+        assert (f"WARNING: data/locations.yaml: locations[0].whatsapp: '{number}' has no "
+                "leading +: WhatsApp links need the country code first; write it as e.g. "
+                "\"+1 868 555 0101\"") in result.stderr.splitlines()
