@@ -44,14 +44,17 @@ class PosUnavailable(ProviderError):
     """A POS could not be reached or kept failing (timeout, 5xx, 429): try again later.
 
     ``retry_after`` is the number of seconds the POS asked us to wait, when it said so.
-    ``ambiguous`` is true when a write may have reached the POS before the failure.
+    ``ambiguous`` is true when a write may have reached the POS before the failure;
+    ``in_flight`` when the POS may even be working on it still (no answer came, or a gateway's
+    502-504 did): whoever looks it up must give it time to land first.
     """
 
     def __init__(self, message: str, hint: str | None = None, *, retry_after: float | None = None,
-                 ambiguous: bool = False) -> None:
+                 ambiguous: bool = False, in_flight: bool = False) -> None:
         super().__init__(message, hint)
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+        self.in_flight = ambiguous and in_flight
 
 
 class OrderRejected(HugoPosError):

@@ -29,6 +29,8 @@ from requests.adapters import HTTPAdapter
 from hugo_pos.errors import PosUnavailable, ProviderError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answered by a proxy in front of the POS, which may still be working on the request.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
 POOL_SIZE = 64
 # Arguments PooledSession.request prepares directly; any other goes through requests' merging.
 _DIRECT = frozenset({"params", "data", "json", "headers", "timeout", "allow_redirects"})
@@ -280,7 +282,7 @@ class HttpClient:
                 raise PosUnavailable(
                     f"{self.label} did not answer ({type(exc).__name__})",
                     f"check that {self.base_url} is reachable; the request is retried later",
-                    ambiguous=sent and method.upper() != "GET") from None
+                    ambiguous=sent and method.upper() != "GET", in_flight=True) from None
             if response.status_code < 400 or response.status_code in ok:
                 return response
             wait = retry_after_seconds(response)
@@ -295,7 +297,8 @@ class HttpClient:
                     f"{self.label} answered HTTP {response.status_code}"
                     f"{': ' + details if details else ''}",
                     "the POS is busy or failing; the request is retried later", retry_after=wait,
-                    ambiguous=response.status_code != 429 and method.upper() != "GET")
+                    ambiguous=response.status_code != 429 and method.upper() != "GET",
+                    in_flight=response.status_code in GATEWAY_STATUSES)
             raise_for_response(response, self.label, self.credential_hint, self.error_details)
 
     def get_json(self, path: str, params: dict | None = None, *,

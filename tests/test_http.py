@@ -86,6 +86,19 @@ def test_writes_are_not_retried_and_a_timeout_is_ambiguous():
     with pytest.raises(PosUnavailable) as caught:
         made.request("POST", "receipts", json={})
     assert caught.value.ambiguous and sleeps == [] and len(responses.calls) == 1
+    assert caught.value.in_flight  # no answer: the POS may still be working on it
+
+
+@pytest.mark.parametrize(("status", "in_flight"), [(500, False), (502, True), (503, True),
+                                                    (504, True), (429, False)])
+@responses.activate
+def test_a_gateway_error_may_leave_the_write_in_flight(status, in_flight):
+    # A 500 is the POS's own answer; 502-504 come from a proxy while the POS may work on.
+    responses.post(f"{BASE}/receipts", status=status)
+    made, _ = client()
+    with pytest.raises(PosUnavailable) as caught:
+        made.request("POST", "receipts", json={})
+    assert (caught.value.ambiguous, caught.value.in_flight) == (status != 429, in_flight)
 
 
 @responses.activate
@@ -95,7 +108,7 @@ def test_a_refused_connection_is_not_ambiguous():
     made, _ = client()
     with pytest.raises(PosUnavailable) as caught:
         made.request("POST", "receipts", json={})
-    assert not caught.value.ambiguous
+    assert not caught.value.ambiguous and not caught.value.in_flight
 
 
 @pytest.mark.parametrize(("status", "message", "hint"), [

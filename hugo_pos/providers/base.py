@@ -166,6 +166,10 @@ class Provider:
     # Whether fetch_catalog asks a POS over the network: `build --offline` reads only those
     # catalogs from the cache.
     remote: ClassVar[bool] = True
+    # Seconds the POS may go on working on a request after we gave up on its answer (a timeout,
+    # a gateway's 502/504): the relay looks the order up only then, or it would not see it yet
+    # and send it twice.
+    settle_seconds: ClassVar[float] = 60.0
 
     def __init__(self, settings: Mapping[str, Any], context: ProviderContext) -> None:
         self.settings = dict(settings)

@@ -70,6 +70,9 @@ class OdooProvider(Provider):
         "order_state": Option(str, default="draft", choices=("draft", "paid")),
         "api": Option(str, default="auto", choices=("auto", "jsonrpc", "json2")),
     }
+    # A worker goes on with a request its client gave up on until limit_time_real (120 s by
+    # default) ends it; pos.order has no unique key we could lean on instead.
+    settle_seconds = 150.0
 
     def __init__(self, settings: Mapping[str, Any], context: ProviderContext, *,
                  clock: Callable[[], datetime] | None = None,

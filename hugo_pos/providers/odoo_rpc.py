@@ -163,7 +163,7 @@ class OdooRpc:
         if response.status_code == 500 and not (isinstance(data, dict) and "name" in data):
             raise PosUnavailable(f"{self.label} answered HTTP 500 to {model}.{method}",
                                  "the POS failed while handling the request; it is retried later",
-                                 ambiguous=write)
+                                 ambiguous=write, in_flight=write)
         if response.status_code == 409:  # LockError: another transaction holds the records
             raise PosUnavailable(f"{self.label}: {model}.{method} conflicted with another "
                                  "change in Odoo (HTTP 409)", "it is retried later")

@@ -180,7 +180,7 @@ class Worker:
         """Deliver one claimed order to its POS; return the outcome (not yet recorded)."""
         relay = self.relay
         extra = {"order_id": claim.order_id, "pos": claim.pos_name, "attempt": claim.attempts}
-        looked_up = False
+        looked_up, provider = False, None
         try:
             if order is None:
                 raise HugoPosError(f"order {claim.order_id} is not in the store")
@@ -193,7 +193,10 @@ class Worker:
                 ref = provider.submit_order(pos_order(order["data"], claim.pos_name))
         except PosUnavailable as exc:
             ambiguous = exc.ambiguous or (claim.ambiguous and not looked_up)
-            return self._retry(claim, exc.message, exc.retry_after, ambiguous, extra)
+            wait = exc.retry_after
+            if exc.in_flight and provider is not None:  # the order may still be landing
+                wait = max(wait or 0.0, type(provider).settle_seconds)
+            return self._retry(claim, exc.message, wait, ambiguous, extra)
         except HugoPosError as exc:  # ProviderError, or the location/POS left the config
             log.error("delivery failed for good: %s", exc.message, extra=extra)
             return Outcome(claim, "failed", relay.now(), error=exc.message,

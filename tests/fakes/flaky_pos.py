@@ -3,7 +3,9 @@
 The fake is a WSGI app served on loopback: ``POST /orders`` creates an order (keyed by our
 order id), ``GET /orders/<id>`` looks one up. ``faults`` is a script consumed one entry per
 ``POST``: ``"500"``, ``"429"`` (with Retry-After), ``"timeout"`` (the order IS created, the answer
-comes too late: an ambiguous failure) or ``"ok"``. Every create is counted, so a test can prove
+comes too late: an ambiguous failure), ``"late"`` (the POS is still working when the client
+gives up: the order is created ``LATE`` s after the request, as a slow Odoo worker commits
+after its client timed out) or ``"ok"``. Every create is counted, so a test can prove
 each order landed exactly once. This is not a vendor API; it exercises the relay's outbox.
 """
 
@@ -26,6 +28,7 @@ from hugo_pos.providers.base import PosOrder, PosRef, Provider
 # The provider's read timeout: long enough that a loaded CI machine answers in time, short
 # enough that the "timeout" faults keep the tests quick.
 TIMEOUT = 1.5
+LATE = TIMEOUT + 1.0  # when a "late" order lands
 
 
 class FlakyPos:
@@ -59,15 +62,23 @@ class FlakyPos:
         with self.lock:
             fault = self.faults.pop(0) if self.faults else "ok"
             self.seen[fault] += 1
-            if fault in ("ok", "timeout"):
-                self.created[order["order_id"]] += 1
-                self.orders.setdefault(order["order_id"], order)
+        if fault in ("ok", "timeout"):
+            self.create(order)
+        elif fault == "late":
+            threading.Timer(LATE, self.create, (order,)).start()
         if fault == "500":
             return 500, {}, b'{"error": "boom"}', 0.0
         if fault == "429":
             return 429, {"Retry-After": self.retry_after}, b'{"error": "slow down"}', 0.0
         answer = json.dumps({"id": f"P-{order['order_id']}", "total": order["total"]}).encode()
-        return 201, json_type, answer, TIMEOUT + 1.5 if fault == "timeout" else self.slow
+        return 201, json_type, answer, (TIMEOUT + 1.5 if fault in ("timeout", "late")
+                                        else self.slow)
+
+    def create(self, order: dict) -> None:
+        """Create ``order`` (counted: a second create of one order is a duplicate)."""
+        with self.lock:
+            self.created[order["order_id"]] += 1
+            self.orders.setdefault(order["order_id"], order)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -94,6 +105,7 @@ class FakePosProvider(Provider):
 
     name = "fakepos"
     options: ClassVar[Mapping[str, Option]] = {"url": Option(str, required=True)}
+    settle_seconds = LATE - TIMEOUT + 1.0  # the "late" orders have landed by then
 
     def __init__(self, settings, context) -> None:
         super().__init__(settings, context)

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from fakes.flaky_pos import TIMEOUT, FlakyPos, register
+from fakes.flaky_pos import TIMEOUT, FakePosProvider, FlakyPos, register
 from relay_support import make_app, make_relay, order_body, write_site
 
 from hugo_pos.relay.deliver import Worker, backoff
@@ -98,11 +98,30 @@ def test_a_timeout_after_sending_is_looked_up_not_resent(pos_site, sqlite_url, c
     worker.deliver_due()
     delivery = relay.store.order(order_id)["deliveries"][0]
     assert delivery["status"] == "pending" and delivery["ambiguous"] == 1
-    clock.advance(2.0)
+    # The POS may still be working on it: the lookup waits until it has had time to land.
+    assert delivery["next_at"] >= clock() + FakePosProvider.settle_seconds
+    clock.advance(FakePosProvider.settle_seconds)
     worker.deliver_due()
     delivery = relay.store.order(order_id)["deliveries"][0]
     assert delivery["status"] == "delivered" and delivery["pos_ref"] == f"P-{order_id}"
     assert pos.created[order_id] == 1 and pos.seen["ok"] == 0  # found, never sent again
+
+
+def test_an_order_that_lands_after_the_timeout_is_found_not_sent_twice(pos_site, sqlite_url,
+                                                                        pos):
+    """The POS commits the order after our client gave up (a slow Odoo worker): looked up at
+    once, it would not be there yet, and the order would be sent a second time."""
+    pos.faults = ["late"]
+    relay = make_relay(pos_site, sqlite_url, clock=time.time)
+    worker = Worker(relay, threads=1)
+    (order_id,) = place(make_app(relay).test_client())
+    worker.deliver_due()
+    delivery = relay.store.order(order_id)["deliveries"][0]
+    assert delivery["ambiguous"] == 1 and pos.created[order_id] == 0  # not landed yet
+    time.sleep(max(0.0, delivery["next_at"] - time.time()) + 0.05)
+    worker.deliver_due()
+    assert relay.store.order(order_id)["deliveries"][0]["status"] == "delivered"
+    assert pos.created[order_id] == 1 and pos.seen == {"late": 1}
 
 
 def test_the_retry_budget_ends_in_a_dead_letter_that_retry_requeues(
@@ -135,8 +154,6 @@ def test_the_retry_budget_ends_in_a_dead_letter_that_retry_requeues(
 
 
 def test_a_permanent_pos_error_fails_at_once(pos_site, sqlite_url, clock, pos, monkeypatch):
-    from fakes.flaky_pos import FakePosProvider
-
     from hugo_pos.errors import ProviderError
 
     def refuse(self, order):
