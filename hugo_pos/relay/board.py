@@ -1,4 +1,4 @@
-"""The kitchen board (``GET /board?location=ID``): today's orders, live, for staff.
+"""The kitchen board (``GET /board?location=ID``): today's orders and open ones, live, for staff.
 
 Protected by ``HUGO_POS_BOARD_TOKEN``, given as ``Authorization: Bearer ...`` or once as
 ``?token=...`` (a tablet bookmark), after which an HttpOnly cookie keeps the tablet signed in
@@ -25,6 +25,9 @@ board = Blueprint("board", __name__, template_folder="templates")
 COOKIE = "hugo_pos_board"
 STAFF_STATUSES = {"accepted": "Accept", "ready": "Ready", "completed": "Done"}
 REFRESH_SECONDS = 10
+BOARD_LIMIT = 500  # orders on one page: the open ones first, then today's finished ones
+# An order not done yet stays on the board this long, past midnight (a truck open until 2 am)
+OPEN_HOURS = 24
 
 
 def _relay():
@@ -56,7 +59,8 @@ def _unauthorized(token_set: bool) -> Response:
 
 @board.get("/board")
 def show() -> Response:
-    """The board page: today's orders of a location (or of every location)."""
+    """The board page: the orders of a location (or of every location) placed today, and those
+    of the last OPEN_HOURS not done yet."""
     relay = _relay()
     token = relay.settings.board_token
     given = request.args.get("token")
@@ -77,9 +81,12 @@ def show() -> Response:
     now = datetime.fromtimestamp(relay.now(), UTC)
     since = min(now.astimezone(zones[lid]).replace(hour=0, minute=0, second=0, microsecond=0)
                 for lid in shown)
-    orders = relay.store.orders(location=location_id, since=since.timestamp(), limit=500)
+    orders, hidden = relay.store.board_orders(
+        location=location_id, since=since.timestamp(), limit=BOARD_LIMIT,
+        open_since=now.timestamp() - OPEN_HOURS * 3600)
     html = render_template(
         "board.html", orders=[_view(o, zones.get(o["location"], UTC)) for o in orders],
+        hidden=hidden,
         location=location, locations=relay.config.locations, refresh=REFRESH_SECONDS,
         statuses=STAFF_STATUSES, today=now.astimezone(zones[shown[0]]).strftime("%A %d %B"),
         address=_address_without_token() if given else None)

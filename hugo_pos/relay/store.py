@@ -199,19 +199,26 @@ class Store:
             where.append("created_at >= ?")
             params.append(since)
         reader = self.read()
-        rows = reader.rows(f"SELECT * FROM orders WHERE {' AND '.join(where)}"
-                           " ORDER BY created_at DESC LIMIT ?", (*params, limit))
-        if not rows:
-            return rows
-        marks = ", ".join("?" for _ in rows)
-        by_order: dict[str, list[dict]] = {}
-        for d in reader.rows(f"SELECT * FROM deliveries WHERE order_id IN ({marks})"
-                             " ORDER BY pos_name", [r["id"] for r in rows]):
-            by_order.setdefault(d["order_id"], []).append(d)
-        for row in rows:
-            row["data"] = json.loads(row["data"])
-            row["deliveries"] = by_order.get(row["id"], [])
-        return rows
+        return _with_deliveries(reader, reader.rows(
+            f"SELECT * FROM orders WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ?",
+            (*params, limit)))
+
+    def board_orders(self, *, location: str | None, since: float, open_since: float,
+                     limit: int) -> tuple[list[dict], int]:
+        """The kitchen board's orders: those since ``since``, and those since ``open_since``
+        not yet completed or cancelled; open ones first, newest first within each. Returns
+        ``(up to limit orders, how many more there are)``."""
+        where = "created_at >= ? AND (status NOT IN ('completed', 'cancelled') OR created_at >= ?)"
+        params: list = [open_since, since]
+        if location is not None:
+            where += " AND location = ?"
+            params.append(location)
+        reader = self.read()
+        total = reader.row(f"SELECT count(*) AS n FROM orders WHERE {where}", params)["n"]
+        rows = reader.rows(
+            f"SELECT * FROM orders WHERE {where} ORDER BY CASE WHEN status IN ('completed',"
+            " 'cancelled') THEN 1 ELSE 0 END, created_at DESC LIMIT ?", (*params, limit))
+        return _with_deliveries(reader, rows), max(0, total - len(rows))
 
     def set_order_status(self, order_id: str, status: str, now: float,
                          only_from: Sequence[str] | None = None) -> bool:
@@ -407,3 +414,18 @@ class Store:
                 "SELECT provider, kind, COALESCE(result, 'pending') AS result, COUNT(*) AS n"
                 " FROM webhook_events GROUP BY provider, kind, COALESCE(result, 'pending')"),
         }
+
+
+def _with_deliveries(reader: Tx, rows: list[dict]) -> list[dict]:
+    """``rows`` of orders with ``data`` decoded and their ``deliveries`` attached."""
+    if not rows:
+        return rows
+    marks = ", ".join("?" for _ in rows)
+    by_order: dict[str, list[dict]] = {}
+    for d in reader.rows(f"SELECT * FROM deliveries WHERE order_id IN ({marks})"
+                         " ORDER BY pos_name", [r["id"] for r in rows]):
+        by_order.setdefault(d["order_id"], []).append(d)
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+        row["deliveries"] = by_order.get(row["id"], [])
+    return rows

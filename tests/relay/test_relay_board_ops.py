@@ -74,6 +74,30 @@ def test_every_board_view_shows_the_locations_own_time(client, relay, clock):
     assert order_id in client.get("/board", headers=bearer).text
 
 
+def test_an_open_order_stays_on_the_board_past_midnight(client, relay, clock):
+    bearer = {"Authorization": "Bearer board-secret"}
+    clock.advance(8 * 3600 + 55 * 60)  # Tuesday 23:55 in Port of Spain (the truck is open)
+    late = place(client, "late", **{"location": "truck"})
+    done = place(client, "done", **{"location": "truck"})
+    relay.store.set_order_status(done, "completed", clock())
+    clock.advance(10 * 60)  # 00:05 on Wednesday
+    html = client.get("/board?location=truck", headers=bearer).text
+    assert late in html and done not in html  # still to make; done yesterday
+    clock.advance(24 * 3600)
+    assert late not in client.get("/board?location=truck", headers=bearer).text
+
+
+def test_a_full_board_says_how_many_orders_it_leaves_out(client, relay, monkeypatch):
+    monkeypatch.setattr("hugo_pos.relay.board.BOARD_LIMIT", 2)
+    first = place(client, "a")
+    done = place(client, "b")
+    relay.store.set_order_status(done, "completed", relay.now())
+    place(client, "c")
+    html = client.get("/board?location=town", headers={"Authorization": "Bearer board-secret"})
+    assert first in html.text and done not in html.text  # open orders first
+    assert "1 more order(s) not shown: mark orders done to make room." in html.text
+
+
 def test_the_board_is_off_without_a_token(site, sqlite_url, clock):
     relay = make_relay(site, sqlite_url, clock, board_token="")
     response = make_app(relay).test_client().get("/board?token=")
