@@ -245,6 +245,17 @@ def ingress_prefixes() -> list[str]:
     return [(p["path"], p["pathType"]) for p in rule["http"]["paths"]]
 
 
+def test_the_ingress_lets_through_every_body_the_relay_takes():
+    # Loyverse batches up to 100 full objects per webhook: a smaller proxy limit answers 413,
+    # and after 200 failed tries Loyverse turns the webhook off.
+    from hugo_pos.relay.app import MAX_BODY, MAX_WEBHOOK_BODY
+
+    limit = find("Ingress", "pos-integration-service")["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/proxy-body-size"]
+    size = int(limit[:-1]) * {"k": 1024, "m": 1024 ** 2}[limit[-1]]
+    assert size >= max(MAX_BODY, MAX_WEBHOOK_BODY)
+
+
 def routed(path: str) -> bool:
     """Whether the Ingress sends ``path`` to the relay (``Prefix`` matches element-wise)."""
     parts = path.strip("/").split("/")
