@@ -28,7 +28,9 @@ def signature_ok(body: bytes, signature: str | None, client_secret: str) -> bool
     if not signature or not client_secret:
         return False
     expected = hmac.new(client_secret.encode("utf-8"), body, hashlib.sha1).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    # bytes: compare_digest refuses str with non-ASCII characters (a header may hold any)
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8",
+                                                                                   "replace"))
 
 
 def token_ok(given: str | None, expected: str | None) -> bool:
@@ -68,7 +70,7 @@ def parse_events(body: bytes, store_id: str, location: str) -> list[WebhookEvent
     """
     try:
         payload = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (nested thousands deep)
         raise HugoPosError("Loyverse webhook: the body is not JSON") from None
     if not isinstance(payload, dict):
         raise HugoPosError("Loyverse webhook: expected a JSON object")

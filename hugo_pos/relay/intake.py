@@ -127,7 +127,7 @@ class OrderIntake:
                                   "Idempotency-Key", 400)
             try:
                 data = json.loads(read_body())
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # (nested thousands deep)
                 return self.error("invalid_json", "the body is not valid JSON", "body", 400)
             # The host URL costs a URL decode per request; it only matters without a relay_url.
             base_url = "" if relay.config.relay_url else get_current_url(wsgi_env,

@@ -62,7 +62,7 @@ def receive(provider_name: str, token: str | None = None) -> Response:
         events = _parse(relay, found, candidates, body)
     except HugoPosError as exc:
         return _error("invalid", f"cannot read this webhook: {exc.message}", 400)
-    except ValueError:
+    except (ValueError, RecursionError):  # (JSON nested thousands deep)
         return _error("invalid", "cannot read this webhook", 400)
     now, new = relay.now(), 0
     for (location, pos_name), event in events:

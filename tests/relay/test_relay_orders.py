@@ -204,6 +204,8 @@ def test_bad_json_and_oversized_bodies(client, relay):
     big = post(client, json.dumps(order_body(note="x" * 40_000)))
     assert big.status_code == 413 and big.json["error"]["code"] == "too_large"
     assert post(client, b"[1, 2]").json["error"]["field"] == "body"
+    deep = post(client, "[" * 16_000 + "]" * 16_000)  # under 32 KB, too deep for the parser
+    assert deep.status_code == 400 and deep.json["error"]["code"] == "invalid_json"
     assert count_orders(relay) == 0
 
 

@@ -108,6 +108,18 @@ def test_a_level_of_0_leaves_an_item_that_does_not_track_stock_orderable(hook_re
     assert order.status_code == 201, order.json
 
 
+def test_a_bad_signature_header_or_a_too_deep_body_is_refused_cleanly(hook_relay):
+    client = make_app(hook_relay).test_client()
+    odd = client.post("/webhooks/loyverse", data=b"{}", content_type="application/json",
+                      headers={"X-Loyverse-Signature": "\u00e9"})
+    assert odd.status_code == 401
+    body = b"[" * 16_000 + b"]" * 16_000
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    deep = client.post("/webhooks/loyverse", data=body, content_type="application/json",
+                       headers={"X-Loyverse-Signature": digest})
+    assert deep.status_code == 400 and deep.json["error"]["code"] == "invalid"
+
+
 def test_a_batch_of_100_full_items_is_taken_whole(hook_relay):
     # Loyverse sends up to 100 full objects per webhook (notes §6.2), far over an order's 32 KB.
     batch = {"merchant_id": "m-1", "type": "items.update",
