@@ -86,10 +86,15 @@ class Relay:
         self.limiter = RateLimiter(settings.rate_limit)
         self.clients = ClientAddress(settings.trusted_proxies)
         self.wake = threading.Event()
-        hook = settings.rebuild_hook_url  # a build hook URL is a credential, its path too
+        # A build hook URL is a credential: its path and query too (urllib3's debug lines
+        # show them), and each query value (Render: ?key=...).
+        hook = urlparse(settings.rebuild_hook_url)
         self.secrets = set(self.config.secrets) | {
-            s for s in (settings.board_token, settings.webhook_token, hook,
-                        urlparse(hook).path if hook else "") if s and s != "/"}
+            s for s in (settings.board_token, settings.webhook_token,
+                        settings.rebuild_hook_url, hook.path, hook.query,
+                        *(value for _, _, value in (p.partition("=")
+                                                    for p in hook.query.split("&"))))
+            if s and s != "/" and len(s) >= 4}
         self._providers: dict[tuple[str, str], Provider] = {}
         self._providers_lock = threading.Lock()
         self._live: dict[str, tuple[float, dict[str, bool]]] = {}

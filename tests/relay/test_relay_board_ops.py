@@ -169,6 +169,15 @@ def test_access_logs_redact_url_tokens():
     assert redact_path("/WebHooks/ODOO/s3cret") == "/WebHooks/ODOO/***"
 
 
+def test_every_part_of_the_rebuild_hook_url_is_a_secret(site, sqlite_url):
+    # Render's deploy hooks carry their key in the query; urllib3's debug lines show the
+    # path and query of each request it sends.
+    hook = "https://api.render.com/deploy/srv-d1abc?key=RENDERKEY0123456&ref=main"
+    secrets = make_relay(site, sqlite_url, rebuild_hook_url=hook).secrets
+    assert {hook, "/deploy/srv-d1abc", "key=RENDERKEY0123456&ref=main",
+            "RENDERKEY0123456", "main"} <= secrets
+
+
 def test_no_field_of_a_json_log_line_shows_a_secret(relay):
     from hugo_pos.cli import REDACT
 
