@@ -87,14 +87,13 @@ class Relay:
         self.clients = ClientAddress(settings.trusted_proxies)
         self.wake = threading.Event()
         # A build hook URL is a credential: its path and query too (urllib3's debug lines
-        # show them), and each query value (Render: ?key=...).
+        # show them), and each query value long enough to be a key (Render: ?key=...).
         hook = urlparse(settings.rebuild_hook_url)
+        keys = [v for _, _, v in (p.partition("=") for p in hook.query.split("&")) if len(v) >= 8]
         self.secrets = set(self.config.secrets) | {
             s for s in (settings.board_token, settings.webhook_token,
-                        settings.rebuild_hook_url, hook.path, hook.query,
-                        *(value for _, _, value in (p.partition("=")
-                                                    for p in hook.query.split("&"))))
-            if s and s != "/" and len(s) >= 4}
+                        settings.rebuild_hook_url, hook.path, hook.query, *keys)
+            if s and s != "/"}
         self._providers: dict[tuple[str, str], Provider] = {}
         self._providers_lock = threading.Lock()
         self._live: dict[str, tuple[float, dict[str, bool]]] = {}

@@ -175,7 +175,8 @@ def test_every_part_of_the_rebuild_hook_url_is_a_secret(site, sqlite_url):
     hook = "https://api.render.com/deploy/srv-d1abc?key=RENDERKEY0123456&ref=main"
     secrets = make_relay(site, sqlite_url, rebuild_hook_url=hook).secrets
     assert {hook, "/deploy/srv-d1abc", "key=RENDERKEY0123456&ref=main",
-            "RENDERKEY0123456", "main"} <= secrets
+            "RENDERKEY0123456"} <= secrets
+    assert "main" not in secrets  # a word that short would be starred everywhere in the logs
 
 
 def test_no_field_of_a_json_log_line_shows_a_secret(relay):
