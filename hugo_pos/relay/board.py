@@ -94,7 +94,10 @@ def show() -> Response:
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     if given:  # signed in by the link: the cookie keeps the tablet signed in from now on
         response.set_cookie(COOKIE, _cookie_value(token), max_age=365 * 86400, httponly=True,
-                            samesite="Strict", secure=request.is_secure, path="/board")
+                            samesite="Strict", path="/board",
+                            # behind a TLS-terminating proxy (the ingress) the request is http
+                            secure=request.is_secure or request.headers.get(
+                                "X-Forwarded-Proto", "").lower() == "https")
     return response
 
 

@@ -33,6 +33,9 @@ def test_the_board_needs_its_token_then_keeps_the_tablet_signed_in(client):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "board-secret" not in cookie
     assert client.get("/board?location=town").status_code == 200
     assert "replaceState" not in client.get("/board?location=town").text
+    assert "Secure" not in cookie  # plain http (the demo on a laptop)
+    proxied = client.get("/board?token=board-secret", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in proxied.headers["Set-Cookie"]  # https ended at the ingress
 
 
 def test_the_bearer_scheme_is_case_insensitive(client):
