@@ -164,7 +164,8 @@ def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str)
         if not rpc.uses_json2:
             rpc.uid  # noqa: B018 (JSON-RPC: authenticate first; it answers false, not an error)
         found = rpc.call("pos.config", "search_read", domain=[("id", "=", config_id)],
-                         fields=["name", "current_session_id", "payment_method_ids"], limit=1)
+                         fields=["name", "current_session_id", "current_session_state",
+                                 "payment_method_ids"], limit=1)
         record.update(found[0] if found else {})
 
     reachable = line("reachable", PASS, f"Odoo {major} at {rpc.url}")
@@ -178,9 +179,11 @@ def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str)
                            "location to the ids shown in Point of Sale > Configuration"))
         return checks
     checks.append(line("pos config", PASS, f"{record.get('name')}"))
-    if not record.get("current_session_id"):
-        checks.append(line("session", WARN, "no open POS session: web orders wait until one "
-                           "opens", "open a session in Odoo Point of Sale before taking orders"))
+    if record.get("current_session_state") not in ("opening_control", "opened"):
+        being = " (one is being closed)" if record.get("current_session_id") else ""
+        checks.append(line("session", WARN, f"no open POS session{being}: web orders wait "
+                           "until one opens", "open a session in Odoo Point of Sale before "
+                           "taking orders"))
     if provider.settings.get("order_state") == "paid":
         method = int(provider.settings.get("payment_method_id") or 0)
         allowed = record.get("payment_method_ids") or []

@@ -38,7 +38,8 @@ from hugo_pos.providers.odoo_taxes import Tax, price_with_taxes
 log = logging.getLogger(__name__)
 
 CONFIG_FIELDS = ["name", "company_id", "currency_id", "pricelist_id", "limit_categories",
-                 "iface_available_categ_ids", "current_session_id", "has_active_session"]
+                 "iface_available_categ_ids", "current_session_id", "has_active_session",
+                 "current_session_state"]
 PRICELIST_FIELDS = ["applied_on", "product_tmpl_id", "product_id", "compute_price",
                     "fixed_price", "percent_price", "min_quantity", "date_start", "date_end"]
 TAX_FIELDS = ["name", "amount", "amount_type", "price_include", "include_base_amount",
@@ -56,8 +57,14 @@ class PosSetup:
 
     @property
     def session_id(self) -> int | None:
-        """The open session's id, or None when the POS is closed."""
-        if not self.config.get("has_active_session"):
+        """The open session's id, or None when the POS is closed or being closed.
+
+        ``has_active_session`` is true for a session in ``closing_control`` too
+        (pos.config._compute_current_session), and 16/17 move an order sent to it into a
+        rescue session the till does not show: the session's own state decides.
+        """
+        if not self.config.get("has_active_session") or self.config.get(
+                "current_session_state") not in ("opening_control", "opened"):
             return None
         return m2o_id(self.config.get("current_session_id"))
 

@@ -12,8 +12,11 @@ Behaviour emulated, with its source (see ../shared/pos-api-notes/odoo.md):
   amounts stored as sent, de-duplication by ``pos_reference``, closed session -> rescue session;
 * ``sync_from_ui`` (18/19, §3.3): flat dict of pos.order fields (unknown key: ValueError),
   de-duplication by ``uuid``, re-sync of a draft deletes ``access_token`` (KeyError when
-  absent), no open session -> UserError "No open session available...", amounts recomputed from
-  the lines, a paid order must be fully paid.
+  absent), no open session -> UserError "No open session available...", amounts stored as
+  sent, a paid order whose payments fall short stays draft (action_pos_order_paid raises, and
+  _process_order only logs it);
+* pos.config's ``has_active_session`` counts a session being closed (``closing_control``) too,
+  as ``_compute_current_session`` does; ``current_session_state`` says which.
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ def schema(version: int) -> dict[str, set[str]]:
         "res.currency": {"name", "rounding", "decimal_places"},
         "pos.config": {"name", "company_id", "currency_id", "pricelist_id", "limit_categories",
                        "iface_available_categ_ids", "current_session_id", "has_active_session",
-                       "payment_method_ids"},
+                       "current_session_state", "payment_method_ids"},
         "pos.session": {"name", "config_id", "state", "company_id", "user_id"},
         "pos.category": {"name", "parent_id", "sequence", "child_id"},
         "product.template": PRODUCT | {poscat, ptype, "product_variant_ids"},
@@ -160,13 +163,20 @@ class Database:
         if model == "product.template" and name == "product_variant_ids":
             return [p["id"] for p in self.records["product.product"].values()
                     if p["product_tmpl_id"] == rec["id"]]
-        if model == "pos.config" and name in ("current_session_id", "has_active_session"):
-            open_ = [s["id"] for s in self.records["pos.session"].values()
-                     if s["config_id"] == rec["id"] and s["state"] in ("opening_control",
-                                                                        "opened")]
+        if model == "pos.config" and name in ("current_session_id", "has_active_session",
+                                              "current_session_state"):
+            # pos.config._compute_current_session: any session not closed counts, one being
+            # closed (closing_control) too; sessions newest first, rescue sessions left out
+            # of current_session_id/state.
+            live = sorted((s for s in self.records["pos.session"].values()
+                           if s["config_id"] == rec["id"] and s["state"] != "closed"),
+                          key=lambda s: -s["id"])
+            current = [s for s in live if not s["name"].startswith("(RESCUE FOR")]
             if name == "has_active_session":
-                return bool(open_)
-            return open_[0] if open_ else False
+                return bool(live)
+            if name == "current_session_state":
+                return current[0]["state"] if current else False
+            return current[0]["id"] if current else False
         if model == "pos.config" and name == "currency_id":
             return self.records["res.company"][rec["company_id"]]["currency_id"]
         if model == "pos.order" and name == "config_id":
