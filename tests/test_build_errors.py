@@ -28,6 +28,12 @@ def assert_nothing_written(site: Path) -> None:
         assert not (site / rel).exists(), rel
 
 
+def build_with_combo(site: Path, run_cli, front_matter: str):
+    """Add content/menu/rolls/combo.md with this YAML front matter and build the site."""
+    (site / "content/menu/rolls/combo.md").write_text(f"---\n{front_matter}---\n")
+    return run_cli("build", "--site", str(site))
+
+
 def test_broken_yaml(mini_site, run_cli):
     (mini_site / "data/locations.yaml").write_text(
         "currency: TTD\nlocations:\n  - id: town\n   name: Town\n")
@@ -242,12 +248,11 @@ def test_a_bad_pos_mapping_is_named_in_the_hint(mini_site, run_cli):
 def test_names_that_would_share_a_menu_id_are_refused(mini_site, run_cli):
     # DESIGN §4: variant and option ids are unique within a location's menu; ids made from
     # names must not collide inside an item.
-    (mini_site / "content/menu/rolls/combo.md").write_text(
-        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {name: 8 pc}\n"
+    result = build_with_combo(mini_site, run_cli, (
+        "title: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {name: 8 pc}\n"
         "  - {name: 8-pc}\n  - {name: Big, sku: COMBO-BIG}\n  - {name: Huge, sku: COMBO-BIG}\n"
         "modifiers:\n  - name: Sauce\n    options: [Extra hot, extra-hot]\n"
-        "  - name: sauce!\n    options: [Mayo]\n---\n")
-    result = run_cli("build", "--site", str(mini_site))
+        "  - name: sauce!\n    options: [Mayo]\n"))
     assert result.exit_code == 1
     assert result.stderr.splitlines()[:-1] == [
         "Error: content/menu/rolls/combo.md: variants[1]: the variant '8-pc' gets the same id "
@@ -262,10 +267,9 @@ def test_names_that_would_share_a_menu_id_are_refused(mini_site, run_cli):
 
 
 def test_a_colliding_name_is_named_by_its_place_in_the_file(mini_site, run_cli):
-    (mini_site / "content/menu/rolls/combo.md").write_text(
-        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {sku: NO-NAME}\n"
-        "  - {name: 8 pc}\n  - {name: 8-pc}\n---\n")
-    result = run_cli("build", "--site", str(mini_site))
+    result = build_with_combo(mini_site, run_cli, (
+        "title: Combo\nsku: COMBO\nprice: 10\nvariants:\n  - {sku: NO-NAME}\n"
+        "  - {name: 8 pc}\n  - {name: 8-pc}\n"))
     assert result.exit_code == 1
     assert "content/menu/rolls/combo.md: variants[2]: the variant '8-pc' gets the same id as " \
         "variants[1] ('8 pc'); give it its own name or sku" in result.stderr
@@ -275,12 +279,11 @@ def test_a_colliding_name_is_named_by_its_place_in_the_file(mini_site, run_cli):
 def test_a_misspelt_key_is_a_warning_that_names_it(mini_site, run_cli):
     # A typo would otherwise change a price without a word: the variant would take the item's
     # price, the option would be free.
-    (mini_site / "content/menu/rolls/combo.md").write_text(
-        "---\ntitle: Combo\nsku: COMBO\nprice: 10\nprices: 12\nvariants:\n"
+    result = build_with_combo(mini_site, run_cli, (
+        "title: Combo\nsku: COMBO\nprice: 10\nprices: 12\nvariants:\n"
         "  - {name: Double, sku: COMBO-2, prize: 15.75}\n"
         "modifers: []\nmodifiers:\n  - name: Sauce\n    mx: 1\n"
-        "    options: [{name: Bacon, prce: 2}]\nimages: [combo.jpg]\ncategories: [rolls]\n---\n")
-    result = run_cli("build", "--site", str(mini_site))
+        "    options: [{name: Bacon, prce: 2}]\nimages: [combo.jpg]\ncategories: [rolls]\n"))
     assert result.exit_code == 0, result.stderr
     combo = [line for line in result.stderr.splitlines() if "combo.md" in line]
     assert combo == [
