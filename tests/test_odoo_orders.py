@@ -76,13 +76,13 @@ def test_a_resend_that_odoo_skips_as_a_duplicate_returns_the_order_there(monkeyp
                                 payment_method_id=str(seeded.payment_method_id))
         order = order_of(provider, [("ROLL-DRAGON", 1)])
         first = provider.submit_order(order)
-        real, calls = provider.find_order, []
+        real, calls = provider._find_record, []
 
         def raced(*args, **kwargs):  # the first lookup misses the order, as in a race
             calls.append(args)
             return None if len(calls) == 1 else real(*args, **kwargs)
 
-        monkeypatch.setattr(provider, "find_order", raced)
+        monkeypatch.setattr(provider, "_find_record", raced)
         again = provider.submit_order(order)
     assert len(calls) == 2 and again.ref == first.ref
     assert len(seeded.fake.records["pos.order"]) == 1
@@ -254,3 +254,29 @@ def test_multi_company_catalog_keeps_to_its_company():
     assert info.value.message == ("Odoo (location diamond-vale): access denied on "
                                   "pos.config.read: Access to unauthorized or invalid "
                                   "companies.")
+
+
+@pytest.mark.parametrize("version", [16, 17])
+def test_a_note_lost_to_an_outage_is_written_when_the_delivery_is_retried(version, monkeypatch):
+    # 16/17 take the note in a write after create_from_ui: the order must not reach the
+    # kitchen without the customer's name and how they get their food.
+    seeded = seed(version)
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded)
+        order = order_of(provider, [("ROLL-DRAGON", 1)], note="no wasabi")
+        call = provider.rpc.call
+
+        def down_for_the_note(model, method, *args, **named):
+            if method == "write":
+                raise PosUnavailable("Odoo did not answer (ReadTimeout)", ambiguous=True)
+            return call(model, method, *args, **named)
+
+        monkeypatch.setattr(provider.rpc, "call", down_for_the_note)
+        with pytest.raises(PosUnavailable):
+            provider.submit_order(order)
+        [stored] = seeded.fake.records["pos.order"].values()
+        assert not stored.get("note")
+        monkeypatch.setattr(provider.rpc, "call", call)
+        ref = provider.submit_order(order)  # the relay's retry
+    assert len(seeded.fake.records["pos.order"]) == 1 and ref.ref == stored["pos_reference"]
+    assert stored["note"].startswith("Web order OMG-7Q2K | pickup | Ann Ali")

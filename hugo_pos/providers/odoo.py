@@ -152,10 +152,13 @@ class OdooProvider(Provider):
                 f"{', '.join(unmapped)}",
                 "give it the SKU as Internal Reference (default_code) in Odoo, or map it in "
                 "data/pos-mapping.yaml (odoo: {product_id: ...}), then rebuild the site")
-        existing = self.find_order(order.order_id, uuid=order.uuid)
+        existing = self._find_record(order.order_id, order.uuid)
         if existing is not None:
-            log.info("order %s is already in Odoo as %s", order.order_id, existing.ref)
-            return existing
+            log.info("order %s is already in Odoo as %s", order.order_id,
+                     existing.get("pos_reference"))
+            if self.rpc.major <= 17 and not existing.get("note"):
+                self._write_note(existing["id"], order)  # its write failed last time
+            return self._ref(existing)
         rpc = self.rpc
         setup = self._setup = read_setup(rpc, int(self.settings["pos_config_id"]),
                                          self.context.currency, known=self._setup)
@@ -201,10 +204,14 @@ class OdooProvider(Provider):
 
     def _write_note(self, odoo_id: int, order: PosOrder) -> None:
         # create_from_ui (16/17) drops keys it does not know, so the order's internal note
-        # (our id, the customer) is written once the order exists; the order stands without it.
+        # (our id, the customer and how they get their food) is written once the order exists.
+        # A POS that is down then fails the delivery, which is retried: the order is found and
+        # the note written then. A refusal (rights) leaves the order standing without it.
         try:
             self.rpc.call("pos.order", "write", [odoo_id], write=True,
                           vals={"note": order_note(order)})
+        except PosUnavailable:
+            raise
         except HugoPosError as exc:
             log.warning("%s: could not write the note of order %s: %s", self.rpc.label,
                         order.order_id, exc.message)
@@ -212,12 +219,16 @@ class OdooProvider(Provider):
     def find_order(self, order_id: str, uuid: str | None = None) -> PosRef | None:
         """Return Odoo's copy of our order, looked up by ``pos_reference`` (and ``uuid`` on
         18+, where Odoo stores ours), or None."""
+        found = self._find_record(order_id, uuid)
+        return self._ref(found) if found else None
+
+    def _find_record(self, order_id: str, uuid: str | None) -> dict | None:
         domain: list[Any] = [("pos_reference", "=", pos_reference(order_id))]
         if uuid and self.rpc.major >= 18:
             domain = ["|", ("uuid", "=", uuid), *domain]
-        found = self.rpc.call("pos.order", "search_read", domain=domain, fields=ORDER_FIELDS,
-                              limit=1)
-        return self._ref(found[0]) if found else None
+        fields = ORDER_FIELDS + (["note"] if self.rpc.major <= 17 else [])
+        found = self.rpc.call("pos.order", "search_read", domain=domain, fields=fields, limit=1)
+        return found[0] if found else None
 
     def _ref(self, record: dict) -> PosRef:
         return PosRef(provider=self.name, ref=str(record.get("pos_reference") or record["id"]),
