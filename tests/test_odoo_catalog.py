@@ -103,9 +103,11 @@ def test_category_limits_and_price_included_tax(rsps):
     kwargs = server.kwargs_of("product.product.search_read")
     assert "pos_categ_ids" in kwargs["fields"] and "detailed_type" in kwargs["fields"]
     assert kwargs["domain"] == [["available_in_pos", "=", True], ["sale_ok", "=", True], "|",
-                                ["company_id", "=", False], ["company_id", "=", 1]]
+                                ["company_id", "=", False], ["company_id", "parent_of", 1]]
     # taxes of other companies are filtered by the query itself
-    assert server.kwargs_of("account.tax.search_read")["domain"][1] == ["company_id", "=", 1]
+    # 17+: a branch uses its parent companies' products and taxes (_check_company_domain)
+    assert server.kwargs_of("account.tax.search_read")["domain"][1] == [
+        "company_id", "parent_of", 1]
     # batched: one request per model, never one per product
     keys = [c["key"] for c in server.calls]
     assert keys.count("product.product.search_read") == 1 and len(keys) == 10
@@ -119,6 +121,8 @@ def test_odoo_16_uses_pos_categ_id(rsps):
     assert "detailed_type" in fields
     item, variant = variants(catalog)["ROLL-DRAGON"]
     assert item.category == "Food / Rolls" and variant.reason is None
+    # 16 has no branches: a record is the company's own
+    assert server.kwargs_of("account.tax.search_read")["domain"][1] == ["company_id", "=", 1]
 
 
 def test_odoo_18_reads_type_and_combos_are_unsupported(rsps, caplog):

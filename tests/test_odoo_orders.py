@@ -256,6 +256,25 @@ def test_multi_company_catalog_keeps_to_its_company():
                                   "companies.")
 
 
+def test_a_branch_sells_with_its_parent_companys_products_and_taxes():
+    # Odoo 17 branches: the truck's POS runs in a branch of OMG Sushi Ltd, whose products and
+    # taxes it uses (their company is the parent).
+    seeded = seed(17)
+    fake = seeded.fake
+    fake.add("res.company", id=3, name="OMG Sushi trucks", parent_id=1,
+             currency_id=fake.records["res.company"][1]["currency_id"])
+    fake.user_companies = (1, 3)
+    fake.records["pos.config"][seeded.config_id]["company_id"] = 3
+    fake.records["pos.session"][seeded.session_id]["company_id"] = 3
+    with serve(fake) as url:
+        provider = provider_for(url, seeded, company_id="3")
+        found = {v.sku: v for item in provider.fetch_catalog().items for v in item.variants}
+        ref = provider.submit_order(order_of(provider, [("ROLL-DRAGON", 1)]))
+    assert found["ROLL-DRAGON"].price == 6550 and found["ROLL-DRAGON"].pos["tax_ids"] == [
+        seeded.vat]  # 58.22 + 12.5 % VAT of company 1
+    assert ref.total == 6550
+
+
 @pytest.mark.parametrize("version", [16, 17])
 def test_a_note_lost_to_an_outage_is_written_when_the_delivery_is_retried(version, monkeypatch):
     # 16/17 take the note in a write after create_from_ui: the order must not reach the

@@ -120,14 +120,21 @@ def read_setup(rpc: OdooRpc, config_id: int, expected_currency: str,
                     == "round_globally")
 
 
+def of_company(rpc: OdooRpc) -> tuple[str, str, int]:
+    """The domain term of records that belong to our company: from 17 on, a branch uses its
+    parent companies' taxes and products too (``models.check_company_domain_parent_of``, as
+    fiscal positions and journals declare it in 17+; not checked against a live branch)."""
+    return ("company_id", "parent_of" if rpc.major >= 17 else "=", rpc.company_id)
+
+
 def read_taxes(rpc: OdooRpc, tax_ids: set[int]) -> dict[int, Tax]:
-    """Return the company's taxes among ``tax_ids`` (other companies' are dropped), groups
-    resolved to their children."""
+    """Return the company's taxes among ``tax_ids`` (other companies' are dropped, its parent
+    companies' kept), groups resolved to their children."""
     if not tax_ids:
         return {}
     records = rpc.call("account.tax", "search_read",
-                       domain=[("id", "in", sorted(tax_ids)),
-                               ("company_id", "=", rpc.company_id)], fields=TAX_FIELDS)
+                       domain=[("id", "in", sorted(tax_ids)), of_company(rpc)],
+                       fields=TAX_FIELDS)
     by_id = {r["id"]: r for r in records}
     children = {c for r in records for c in r.get("children_tax_ids") or ()} - set(by_id)
     if children:
@@ -156,7 +163,7 @@ class CatalogReader:
         products = rpc.call(
             "product.product", "search_read",
             domain=[("available_in_pos", "=", True), ("sale_ok", "=", True),
-                    "|", ("company_id", "=", False), ("company_id", "=", rpc.company_id)],
+                    "|", ("company_id", "=", False), of_company(rpc)],
             fields=["name", "display_name", "product_tmpl_id", "default_code", "lst_price",
                     "taxes_id", "description_sale", poscat, ptype, "write_date",
                     "product_template_attribute_value_ids"])

@@ -84,7 +84,7 @@ def schema(version: int) -> dict[str, set[str]]:
     if version >= 18:
         tax.add("price_include_override")
     return {
-        "res.company": {"name", "currency_id", "tax_calculation_rounding_method",
+        "res.company": {"name", "currency_id", "tax_calculation_rounding_method", "parent_id",
                         "account_sale_tax_id"},
         "res.currency": {"name", "rounding", "decimal_places"},
         "pos.config": {"name", "company_id", "currency_id", "pricelist_id", "limit_categories",
@@ -227,9 +227,12 @@ class Database:
         return companies
 
     def visible(self, model: str, rec: dict, companies: list[int]) -> bool:
-        """The multi-company record rule: no company, or one of the allowed ones."""
+        """The multi-company record rule: no company, or one of the allowed ones (from 17 on,
+        or a parent of one: a branch sees its parent companies' records)."""
         company = self.value(model, rec, "company_id") if "company_id" in self.fields.get(
             model, ()) else False
+        if self.version >= 17 and company:
+            return any(self._descends(c, [company], "res.company") for c in companies)
         return not company or company in companies
 
     # -- domains -------------------------------------------------------------------------------
@@ -286,6 +289,9 @@ class Database:
             return any(v in wanted for v in values)
         if op == "not in":
             return not any(v in wanted for v in values)
+        if op == "parent_of":  # 17+: the company and its ancestors (branches)
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            return any(self._descends(w, values, "res.company") for w in wanted)
         if op == "child_of":
             wanted = wanted if isinstance(wanted, list) else [wanted]
             return any(self._descends(v, wanted, model if name == "id" else "pos.category")
