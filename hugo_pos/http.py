@@ -256,14 +256,18 @@ class HttpClient:
         self.requests_made = 0
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                retry: bool | None = None, ok: tuple[int, ...] = ()) -> requests.Response:
+                retry: bool | None = None, ok: tuple[int, ...] = (),
+                idempotent: bool | None = None) -> requests.Response:
         """Send a request and return the successful response.
 
-        ``retry`` defaults to True for GET only. Statuses in ``ok`` are returned instead of
-        raised (e.g. 404 for a lookup). Raises PosUnavailable when retries are exhausted (with
-        ``ambiguous`` set when a write may have landed) and ProviderError for other failures.
+        ``idempotent`` (default: GET only) marks a request that changes nothing, e.g. an RPC
+        read sent as POST: it is retried, and its failure is never ``ambiguous``. ``retry``
+        overrides the retrying. Statuses in ``ok`` are returned instead of raised (e.g. 404 for
+        a lookup). Raises PosUnavailable when retries are exhausted (with ``ambiguous`` set
+        when a write may have landed) and ProviderError for other failures.
         """
-        retry = method.upper() == "GET" if retry is None else retry
+        idempotent = method.upper() == "GET" if idempotent is None else idempotent
+        retry = idempotent if retry is None else retry
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         attempt = 0
         while True:
@@ -282,7 +286,7 @@ class HttpClient:
                 raise PosUnavailable(
                     f"{self.label} did not answer ({type(exc).__name__})",
                     f"check that {self.base_url} is reachable; the request is retried later",
-                    ambiguous=sent and method.upper() != "GET", in_flight=True) from None
+                    ambiguous=sent and not idempotent, in_flight=True) from None
             if response.status_code < 400 or response.status_code in ok:
                 return response
             wait = retry_after_seconds(response)
@@ -297,7 +301,7 @@ class HttpClient:
                     f"{self.label} answered HTTP {response.status_code}"
                     f"{': ' + details if details else ''}",
                     "the POS is busy or failing; the request is retried later", retry_after=wait,
-                    ambiguous=response.status_code != 429 and method.upper() != "GET",
+                    ambiguous=response.status_code != 429 and not idempotent,
                     in_flight=response.status_code in GATEWAY_STATUSES)
             raise_for_response(response, self.label, self.credential_hint, self.error_details)
 

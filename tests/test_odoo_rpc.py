@@ -122,8 +122,13 @@ def test_reads_retry_on_502_writes_are_ambiguous(rsps):
     rsps.replace(responses.POST, f"{URL}/jsonrpc", status=504, body="Gateway Timeout")
     with pytest.raises(PosUnavailable) as info:
         rpc.call("pos.order", "create_from_ui", write=True, orders=[])
-    assert info.value.ambiguous is True
+    assert info.value.ambiguous is True and info.value.in_flight is True
     assert len([c for c in rsps.calls if c.request.url.endswith("/jsonrpc")]) == 3
+    # A read sent as POST changes nothing: after its retries it is not ambiguous, so the
+    # relay does not wait for it to settle before trying again.
+    with pytest.raises(PosUnavailable) as info:
+        rpc.call("pos.order", "search_read", domain=[], fields=["name"])
+    assert (info.value.ambiguous, info.value.in_flight) == (False, False)
 
 
 def test_json2_for_odoo_19(rsps):

@@ -92,7 +92,7 @@ class OdooRpc:
     def _detect_version(self) -> int:
         if self.api != "json2":
             response = self.http.request("POST", "/jsonrpc", json=self._envelope(
-                "common", "version", []), retry=True, ok=(404,))
+                "common", "version", []), idempotent=True, ok=(404,))
             if response.status_code != 404:
                 info = self._result(response, "common.version")
                 return parse_major(info.get("server_version_info"), info.get("server_serie")
@@ -109,7 +109,7 @@ class OdooRpc:
         if self._uid is None:
             response = self.http.request("POST", "/jsonrpc", json=self._envelope(
                 "common", "authenticate", [self.database, self.login, self._api_key, {}]),
-                retry=True)
+                idempotent=True)
             uid = self._result(response, "common.authenticate")
             if not uid:
                 # Bad credentials answer `false`, not an error (external_rpc_api.rst, Logging in).
@@ -141,7 +141,7 @@ class OdooRpc:
         if method == "create":  # odoo/api.py's call_kw for create reads its vals from args[0]
             args = [named.pop("vals_list")]
         kwargs = {**named, "context": self.context}
-        response = self.http.request("POST", "/jsonrpc", retry=not write, json=self._envelope(
+        response = self.http.request("POST", "/jsonrpc", idempotent=not write, json=self._envelope(
             "object", "execute_kw",
             [self.database, self.uid, self._api_key, model, method, args, kwargs]))
         return self._result(response, f"{model}.{method}")
@@ -154,7 +154,7 @@ class OdooRpc:
         self.http.headers = {"Authorization": f"bearer {self._api_key}",
                              "X-Odoo-Database": self.database}
         response = self.http.request("POST", f"/json/2/{model}/{method}", json=body,
-                                     retry=not write, ok=_JSON2_ERRORS)
+                                     idempotent=not write, ok=_JSON2_ERRORS)
         if response.status_code < 400:
             return self.http.json_of(response)  # an HTML login page is a clear error, too
         data = _json_or_none(response)
