@@ -95,3 +95,17 @@ def test_images_only_for_items_without_one_cached_by_write_date(tmp_path):
     assert (tmp_path / "static" / image.lstrip("/")).read_bytes() == PNG
     assert "image" not in first["Salmon Nigiri"].pos
     assert downloads == 2 and unchanged == 1 and changed == 2   # dates, then images if stale
+
+
+def test_a_branch_updates_its_parent_companys_products_rather_than_copying_them():
+    # Odoo 17 branch: the parent's Dragon Roll is the branch's too (parent_of); a sync must
+    # update it, not create a second template with the same SKU.
+    seeded = seed(17)
+    fake = seeded.fake
+    fake.add("res.company", id=3, name="OMG Sushi trucks", parent_id=1,
+             currency_id=fake.records["res.company"][1]["currency_id"])
+    fake.user_companies = (1, 3)
+    fake.records["pos.config"][seeded.config_id]["company_id"] = 3
+    with serve(fake) as url:
+        plan = provider_for(url, seeded, company_id="3").push_items(ITEMS[:1], apply=False)
+    assert [(c.key, c.action) for c in plan.changes] == [("ROLL-DRAGON", "update")]

@@ -156,9 +156,7 @@ class OdooProvider(Provider):
         if existing is not None:
             log.info("order %s is already in Odoo as %s", order.order_id,
                      existing.get("pos_reference"))
-            if self.rpc.major <= 17 and not existing.get("note"):
-                self._write_note(existing["id"], order)  # its write failed last time
-            return self._ref(existing)
+            return self._existing(existing, order)
         rpc = self.rpc
         setup = self._setup = read_setup(rpc, int(self.settings["pos_config_id"]),
                                          self.context.currency, known=self._setup)
@@ -179,12 +177,12 @@ class OdooProvider(Provider):
             result = rpc.call("pos.order", "create_from_ui", write=True, orders=[payload],
                               draft=not paid)
             if not result:  # skipped: the same order is there already (a resend that raced)
-                existing = self.find_order(order.order_id, uuid=order.uuid)
-                if existing is None:
+                found = self._find_record(order.order_id, order.uuid)
+                if found is None:
                     raise PosUnavailable(f"{rpc.label} skipped order {order.order_id} as a "
                                          "duplicate but it cannot be found",
                                          "it is looked up again later", ambiguous=True)
-                return existing
+                return self._existing(found, order)
             odoo_id = result[0]["id"]
             self._write_note(odoo_id, order)
         else:
@@ -210,11 +208,19 @@ class OdooProvider(Provider):
         try:
             self.rpc.call("pos.order", "write", [odoo_id], write=True,
                           vals={"note": order_note(order)})
-        except PosUnavailable:
-            raise
+        except PosUnavailable as exc:
+            # Not ambiguous: the order is there, so the retry must come back here (the relay
+            # would only look an ambiguous one up, find it, and never write the note).
+            raise PosUnavailable(exc.message, exc.hint, retry_after=exc.retry_after) from None
         except HugoPosError as exc:
             log.warning("%s: could not write the note of order %s: %s", self.rpc.label,
                         order.order_id, exc.message)
+
+    def _existing(self, record: dict, order: PosOrder) -> PosRef:
+        """Our order as Odoo has it, its note written if that failed before (16/17)."""
+        if self.rpc.major <= 17 and not record.get("note"):
+            self._write_note(record["id"], order)
+        return self._ref(record)
 
     def find_order(self, order_id: str, uuid: str | None = None) -> PosRef | None:
         """Return Odoo's copy of our order, looked up by ``pos_reference`` (and ``uuid`` on

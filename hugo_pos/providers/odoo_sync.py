@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hugo_pos.catalog import SiteItem
 from hugo_pos.money import format_money, minor_units, to_decimal, to_minor
 from hugo_pos.providers.base import SyncChange, SyncPlan
-from hugo_pos.providers.odoo_catalog import category_field, read_taxes
+from hugo_pos.providers.odoo_catalog import category_field, of_company, read_taxes
 from hugo_pos.providers.odoo_rpc import m2o_id
 from hugo_pos.providers.odoo_taxes import price_unit_for
 
@@ -51,7 +51,7 @@ def push_items(provider: OdooProvider, items: tuple[SiteItem, ...], apply: bool)
     templates = rpc.call(
         "product.template", "search_read",
         domain=[("default_code", "in", skus), ("active", "in", [True, False]),
-                "|", ("company_id", "=", False), ("company_id", "=", rpc.company_id)],
+                "|", ("company_id", "=", False), of_company(rpc)],
         fields=["name", "default_code", "list_price", "available_in_pos", "sale_ok",
                 "description_sale", "taxes_id", "active", poscat]) if skus else []
     by_sku = {str(t["default_code"]).casefold(): t for t in templates}
