@@ -32,6 +32,9 @@ from hugo_pos.write import write_atomic
 log = logging.getLogger(__name__)
 
 CACHE_FILE = Path(".hugo_pos/cache/front-matter.json")
+# The version that wrote a cache, and what it keeps: bump the number when that changes (2: the
+# keys that look like typos of ours are kept too, so that rebuilds warn about them).
+_CACHE_TAG = f"{__version__}/2"
 
 CONTENT_SUFFIXES = (".md", ".markdown", ".html")
 ITEM_KEYS = ("title", "sku", "price", "category", "description", "image", "weight", "draft",
@@ -150,7 +153,7 @@ class FrontMatterCache:
             loaded = json.loads(path.read_bytes()) if path else None
         except (OSError, ValueError):
             loaded = None
-        fresh = isinstance(loaded, dict) and loaded.get("hugo_pos") == __version__
+        fresh = isinstance(loaded, dict) and loaded.get("hugo_pos") == _CACHE_TAG
         files = loaded.get("files") if fresh else None  # type: ignore[union-attr]
         self.old: dict = files if isinstance(files, dict) else {}
 
@@ -181,7 +184,7 @@ class FrontMatterCache:
     def save(self) -> None:
         """Write the entries seen by this read (files that are gone are dropped)."""
         if self.path and self.entries != self.old:
-            write_atomic(self.path, json.dumps({"hugo_pos": __version__, "files": self.entries},
+            write_atomic(self.path, json.dumps({"hugo_pos": _CACHE_TAG, "files": self.entries},
                                                sort_keys=True))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -65,7 +66,19 @@ def test_a_corrupt_cache_is_an_empty_cache_and_no_cache_writes_nothing(mini_site
 
 def test_a_cache_of_another_hugo_pos_version_is_not_used(mini_site, parsed, monkeypatch):
     read(mini_site)
-    monkeypatch.setattr(site_module, "__version__", "0.0.0-other")
+    monkeypatch.setattr(site_module, "_CACHE_TAG", "0.0.0-other/2")
+    parsed.clear()
+    read(mini_site)
+    assert len(parsed) == 7
+
+
+def test_a_cache_that_kept_fewer_keys_is_not_used(mini_site, parsed):
+    # Written by this version before the cache kept the keys that look like typos of ours:
+    # used, it would hide their warnings on every rebuild of an unchanged file.
+    read(mini_site)
+    path = mini_site / CACHE_FILE
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "hugo_pos": site_module.__version__}))
     parsed.clear()
     read(mini_site)
     assert len(parsed) == 7
