@@ -19,6 +19,7 @@ from hugo_pos.doctor import FAIL, PASS, SKIP, WARN, Check, render_error
 from hugo_pos.errors import HugoPosError, PosUnavailable
 from hugo_pos.http import RetryPolicy
 from hugo_pos.providers.base import Provider
+from hugo_pos.providers.odoo_catalog import OPEN_SESSION_STATES
 from hugo_pos.providers.odoo_rpc import m2o_id
 
 WEBHOOKS_FIX = ("run `hugo_pos webhooks register` (creates missing webhooks, re-enables "
@@ -179,7 +180,7 @@ def _odoo(provider: Any, line: Callable[..., Check], relay_url: str, token: str)
                            "location to the ids shown in Point of Sale > Configuration"))
         return checks
     checks.append(line("pos config", PASS, f"{record.get('name')}"))
-    if record.get("current_session_state") not in ("opening_control", "opened"):
+    if record.get("current_session_state") not in OPEN_SESSION_STATES:
         being = " (one is being closed)" if record.get("current_session_id") else ""
         checks.append(line("session", WARN, f"no open POS session{being}: web orders wait "
                            "until one opens", "open a session in Odoo Point of Sale before "

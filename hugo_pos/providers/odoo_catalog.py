@@ -37,6 +37,8 @@ from hugo_pos.providers.odoo_taxes import Tax, price_with_taxes
 
 log = logging.getLogger(__name__)
 
+# The states of a pos.session that takes orders (closing_control sends them to a rescue session)
+OPEN_SESSION_STATES = ("opening_control", "opened")
 CONFIG_FIELDS = ["name", "company_id", "currency_id", "pricelist_id", "limit_categories",
                  "iface_available_categ_ids", "current_session_id", "has_active_session",
                  "current_session_state"]
@@ -64,7 +66,7 @@ class PosSetup:
         rescue session the till does not show: the session's own state decides.
         """
         if not self.config.get("has_active_session") or self.config.get(
-                "current_session_state") not in ("opening_control", "opened"):
+                "current_session_state") not in OPEN_SESSION_STATES:
             return None
         return m2o_id(self.config.get("current_session_id"))
 
