@@ -177,6 +177,9 @@ def _confirm(relay, row: dict, source_location: str, event: WebhookEvent
 
 
 def _apply(relay, row: dict, source_location: str, event: WebhookEvent) -> str:
+    targets = _stock_targets(relay, row, event) if event.kind == "stock" else {}
+    if event.kind == "stock" and not any(targets.values()):
+        return "ignored"  # on no menu: nothing to mark, so nothing to ask the POS either
     if row["needs_confirm"]:
         event = _confirm(relay, row, source_location, event)
         if event is None:
@@ -192,20 +195,7 @@ def _apply(relay, row: dict, source_location: str, event: WebhookEvent) -> str:
                                                          only_from=only_from) \
             else "unchanged"
     if event.kind == "stock":
-        loaded = relay.menu.current()
-        locations = [event.location] if event.location else [
-            loc.id for loc in relay.config.locations
-            if any(p.name == row["pos_name"] for p in loc.enabled_pos)]
-        for location in locations:
-            index = loaded.locations.get(location) if loaded else None
-            ids = set()
-            for vid in event.variant_ids:
-                if index is not None:
-                    ids.update(index.pos_ids.get(vid, ()))
-                    if vid in index.variants or vid in index.options:
-                        ids.add(vid)
-                else:
-                    ids.add(vid)
+        for location, ids in targets.items():
             relay.store.set_availability(location, sorted(ids), bool(event.available), now)
         relay.forget_live()
         return "applied"
@@ -214,6 +204,28 @@ def _apply(relay, row: dict, source_location: str, event: WebhookEvent) -> str:
                                    relay.settings.rebuild_max_wait)
         return "applied"
     return "ignored"
+
+
+def _stock_targets(relay, row: dict, event: WebhookEvent) -> dict[str, set[str]]:
+    """``{location: menu ids}`` a stock event is about (its POS ids mapped through each
+    location's menu; taken as they are while no menu is loaded)."""
+    loaded = relay.menu.current()
+    locations = [event.location] if event.location else [
+        loc.id for loc in relay.config.locations
+        if any(p.name == row["pos_name"] for p in loc.enabled_pos)]
+    targets = {}
+    for location in locations:
+        index = loaded.locations.get(location) if loaded else None
+        ids = set()
+        for vid in event.variant_ids:
+            if index is not None:
+                ids.update(index.pos_ids.get(vid, ()))
+                if vid in index.variants or vid in index.options:
+                    ids.add(vid)
+            else:
+                ids.add(vid)
+        targets[location] = ids
+    return targets
 
 
 def fire_rebuild(relay) -> bool:

@@ -120,6 +120,16 @@ def test_a_bad_signature_header_or_a_too_deep_body_is_refused_cleanly(hook_relay
     assert deep.status_code == 400 and deep.json["error"]["code"] == "invalid"
 
 
+@responses.activate
+def test_a_level_of_0_for_an_item_on_no_menu_costs_no_api_call(hook_relay):
+    # Rechecks use the account's request budget, which orders share: only menu items get one.
+    client = make_app(hook_relay).test_client()
+    assert signed(client, stock("lv-NOT-ON-THE-SITE", "store-town", 0)).json["new"] == 1
+    assert Worker(hook_relay, threads=1).run_once() == 1
+    assert len(responses.calls) == 0
+    assert hook_relay.store.stats()["events"][0]["result"] == "ignored"
+
+
 def test_a_batch_of_100_full_items_is_taken_whole(hook_relay):
     # Loyverse sends up to 100 full objects per webhook (notes §6.2), far over an order's 32 KB.
     batch = {"merchant_id": "m-1", "type": "items.update",
