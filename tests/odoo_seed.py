@@ -62,6 +62,18 @@ def seed(version: int, products: list[tuple[str, str, float, str]] | None = None
     return Seeded(fake, config, session, cash, vat, service, food)
 
 
+def move_to_a_branch(seeded: Seeded) -> str:
+    """Run the seeded POS in company 3, a branch of company 1 (Odoo 17+), which keeps the
+    products and taxes; return the branch's id as a setting."""
+    fake = seeded.fake
+    fake.add("res.company", id=3, name="OMG Sushi trucks", parent_id=1,
+             currency_id=fake.records["res.company"][1]["currency_id"])
+    fake.user_companies = (1, 3)
+    fake.records["pos.config"][seeded.config_id]["company_id"] = 3
+    fake.records["pos.session"][seeded.session_id]["company_id"] = 3
+    return "3"
+
+
 def add_modifiers(fake: FakeOdoo, sku: str, name: str,
                   options: list[tuple[str, float]]) -> dict[str, int]:
     """Give the template ``sku`` an attribute that creates no variant (Odoo's modifiers);

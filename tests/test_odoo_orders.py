@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from fakes.odoo import NO_SESSION, serve
-from odoo_seed import add_modifiers, order_of, provider_for, seed
+from odoo_seed import add_modifiers, move_to_a_branch, order_of, provider_for, seed
 
 from hugo_pos.errors import PosUnavailable
 from hugo_pos.providers.odoo_orders import (
@@ -260,14 +260,9 @@ def test_a_branch_sells_with_its_parent_companys_products_and_taxes():
     # Odoo 17 branches: the truck's POS runs in a branch of OMG Sushi Ltd, whose products and
     # taxes it uses (their company is the parent).
     seeded = seed(17)
-    fake = seeded.fake
-    fake.add("res.company", id=3, name="OMG Sushi trucks", parent_id=1,
-             currency_id=fake.records["res.company"][1]["currency_id"])
-    fake.user_companies = (1, 3)
-    fake.records["pos.config"][seeded.config_id]["company_id"] = 3
-    fake.records["pos.session"][seeded.session_id]["company_id"] = 3
-    with serve(fake) as url:
-        provider = provider_for(url, seeded, company_id="3")
+    branch = move_to_a_branch(seeded)
+    with serve(seeded.fake) as url:
+        provider = provider_for(url, seeded, company_id=branch)
         found = {v.sku: v for item in provider.fetch_catalog().items for v in item.variants}
         ref = provider.submit_order(order_of(provider, [("ROLL-DRAGON", 1)]))
     assert found["ROLL-DRAGON"].price == 6550 and found["ROLL-DRAGON"].pos["tax_ids"] == [

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from fakes.odoo import serve
-from odoo_seed import provider_for, seed
+from odoo_seed import move_to_a_branch, provider_for, seed
 
 from hugo_pos.catalog import SiteItem, SiteVariant
 
@@ -101,11 +101,7 @@ def test_a_branch_updates_its_parent_companys_products_rather_than_copying_them(
     # Odoo 17 branch: the parent's Dragon Roll is the branch's too (parent_of); a sync must
     # update it, not create a second template with the same SKU.
     seeded = seed(17)
-    fake = seeded.fake
-    fake.add("res.company", id=3, name="OMG Sushi trucks", parent_id=1,
-             currency_id=fake.records["res.company"][1]["currency_id"])
-    fake.user_companies = (1, 3)
-    fake.records["pos.config"][seeded.config_id]["company_id"] = 3
-    with serve(fake) as url:
-        plan = provider_for(url, seeded, company_id="3").push_items(ITEMS[:1], apply=False)
+    branch = move_to_a_branch(seeded)
+    with serve(seeded.fake) as url:
+        plan = provider_for(url, seeded, company_id=branch).push_items(ITEMS[:1], apply=False)
     assert [(c.key, c.action) for c in plan.changes] == [("ROLL-DRAGON", "update")]
