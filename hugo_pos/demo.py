@@ -77,7 +77,7 @@ def run_demo(site: Path | None, *, port: int, relay_port: int, echo: Callable[[s
                 child.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(10)
-    if hugo.returncode and not interrupted:
+    if not interrupted and hugo.returncode:  # (hugo is unset only when interrupted)
         raise HugoPosError(f"hugo server stopped with exit code {hugo.returncode}",
                            "see its messages above")
 
