@@ -104,6 +104,10 @@ def test_a_timeout_after_the_create_is_ambiguous_and_the_resend_finds_it(version
     assert again.ref == "Web OMG-7Q2K 80697-999-7019"
     assert len(seeded.fake.records["pos.order"]) == 1
     assert seeded.fake.calls.count(("pos.order", method)) == 1
+    # the resend (the relay's retry: OdooProvider.submit_finds_first) completed the order
+    [stored] = seeded.fake.records["pos.order"].values()
+    note = stored[{18: "general_note", 19: "general_customer_note"}.get(version, "note")]
+    assert note.startswith("Web order OMG-7Q2K | pickup")
 
 
 def test_sync_from_ui_deduplicates_on_uuid_in_the_fake():

@@ -170,6 +170,9 @@ class Provider:
     # a gateway's 502/504): the relay looks the order up only then, or it would not see it yet
     # and send it twice.
     settle_seconds: ClassVar[float] = 60.0
+    # True when submit_order itself looks the order up first and finishes one it finds: after
+    # an ambiguous failure the relay then calls it again rather than only find_order.
+    submit_finds_first: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], context: ProviderContext) -> None:
         self.settings = dict(settings)

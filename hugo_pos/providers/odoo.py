@@ -73,6 +73,9 @@ class OdooProvider(Provider):
     # A worker goes on with a request its client gave up on until limit_time_real (120 s by
     # default) ends it; pos.order has no unique key we could lean on instead.
     settle_seconds = 150.0
+    # submit_order finds our order first, and on 16/17 writes its note if that never happened
+    # (a create_from_ui that timed out but landed)
+    submit_finds_first = True
 
     def __init__(self, settings: Mapping[str, Any], context: ProviderContext, *,
                  clock: Callable[[], datetime] | None = None,

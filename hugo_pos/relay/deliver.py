@@ -186,7 +186,7 @@ class Worker:
                 raise HugoPosError(f"order {claim.order_id} is not in the store")
             provider = relay.provider(order["location"], claim.pos_name)
             ref = None
-            if claim.ambiguous:
+            if claim.ambiguous and not type(provider).submit_finds_first:
                 ref = _find(provider, claim.order_id)
                 looked_up = True
             if ref is None:

@@ -13,6 +13,7 @@ import pytest
 from fakes.flaky_pos import TIMEOUT, FakePosProvider, FlakyPos, register
 from relay_support import make_app, make_relay, order_body, write_site
 
+from hugo_pos.providers.base import PosRef
 from hugo_pos.relay.deliver import Worker, backoff
 
 
@@ -105,6 +106,31 @@ def test_a_timeout_after_sending_is_looked_up_not_resent(pos_site, sqlite_url, c
     delivery = relay.store.order(order_id)["deliveries"][0]
     assert delivery["status"] == "delivered" and delivery["pos_ref"] == f"P-{order_id}"
     assert pos.created[order_id] == 1 and pos.seen["ok"] == 0  # found, never sent again
+
+
+def test_a_provider_that_finds_first_is_called_again_after_an_ambiguous_failure(
+        pos_site, sqlite_url, clock, pos, monkeypatch):
+    """Odoo's submit_order finds our order and finishes it (its note on 16/17); a bare
+    find_order would mark it delivered unfinished."""
+    pos.faults = ["timeout"]
+    calls = []
+    real = FakePosProvider.submit_order
+
+    def submit(self, order):
+        calls.append(order.order_id)
+        return real(self, order) if len(calls) == 1 else PosRef("fakepos", f"P-{order.order_id}")
+
+    monkeypatch.setattr(FakePosProvider, "submit_finds_first", True)
+    monkeypatch.setattr(FakePosProvider, "submit_order", submit)
+    monkeypatch.setattr(FakePosProvider, "find_order", lambda self, order_id: 1 / 0)
+    relay = make_relay(pos_site, sqlite_url, clock)
+    worker = Worker(relay, threads=1)
+    (order_id,) = place(make_app(relay).test_client())
+    worker.deliver_due()
+    clock.advance(FakePosProvider.settle_seconds)
+    worker.deliver_due()
+    assert calls == [order_id, order_id]
+    assert relay.store.order(order_id)["deliveries"][0]["status"] == "delivered"
 
 
 def test_an_order_that_lands_after_the_timeout_is_found_not_sent_twice(pos_site, sqlite_url,
