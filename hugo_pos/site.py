@@ -244,9 +244,10 @@ def _item(rel: str, meta: dict, config: SiteConfig, categories: dict, section: s
                                 + f"; it reads {', '.join(known)}")
 
     for key in meta:
-        if _misspelt(key):
+        meant = _misspelt(key)
+        if meant:
             warnings.append(f"{rel}: {key}: not a key hugo_pos reads (did you mean "
-                            f"{_misspelt(key)!r}?); the item is built without it")
+                            f"{meant!r}?); the item is built without it")
         elif key not in ITEM_KEYS and key not in _HUGO_KEYS:
             log.debug("%s: front matter key %r is not used by hugo_pos", rel, key)
     title = meta.get("title")
